@@ -1,0 +1,57 @@
+// CPU entry points: fill caller-owned memory with a distribution's values for stream (seed, key).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "sow/dist.hpp"
+#include "sow/stream.hpp"
+
+namespace sow {
+
+enum class dtype : int { float32 = 0, float64 = 1, float16 = 2, bfloat16 = 3 };
+
+constexpr std::size_t itemsize(dtype t) noexcept {
+  return t == dtype::float64 ? 8 : t == dtype::float32 ? 4 : 2;
+}
+
+/// Parses "float32", "float64", "float16" or "bfloat16"; std::invalid_argument otherwise.
+dtype parse_dtype(std::string_view name);
+
+/// A strided view of caller-owned memory holding one shard of a global tensor.
+///   data     address of the shard's element (0, ..., 0)
+///   shape    the shard's sizes; strides in bytes (any sign, multiples of the item size)
+///   global_shape, offsets: where the shard sits; empty means "the shard is the whole tensor"
+struct fill_target {
+  void* data = nullptr;
+  dtype type = dtype::float32;
+  std::span<const std::int64_t> shape;
+  std::span<const std::int64_t> strides;
+  std::span<const std::int64_t> global_shape;
+  std::span<const std::int64_t> offsets;
+};
+
+/// Writes, for every element of `target`, the value of global row-major index g of stream
+/// (seed, key, domain) under `d` (docs/stream-format.md). Validates everything first and throws
+/// std::invalid_argument naming the problem; nothing is written then. `threads` = 0 uses every
+/// hardware thread; the result never depends on it.
+void fill(const fill_target& target, const dist& d, std::uint64_t seed, std::uint64_t key,
+          int threads = 0, std::uint32_t domain = 0);
+
+/// Raw stream words start .. start+count-1 of stream (seed, key, domain).
+void stream_words(std::uint64_t seed, std::uint64_t key, std::uint32_t domain, std::uint64_t start,
+                  std::size_t count, std::uint32_t* out);
+
+/// Instruction sets: the one in use, the ones this CPU runs (best first), and forcing one
+/// (std::invalid_argument if this CPU cannot run it). The environment variable SOW_ISA forces one
+/// at first use.
+std::string active_isa();
+std::vector<std::string> available_isas();
+void set_isa(std::string_view name);
+int hardware_threads() noexcept;
+
+}  // namespace sow

@@ -1,0 +1,31 @@
+// Internal: one contiguous run of elements, written by the kernel of one instruction set.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "sow/dist.hpp"
+#include "sow/fill.hpp"
+#include "sow/stream.hpp"
+
+namespace sow::cpu {
+
+struct run_args {
+  const prepared_dist* d;
+  stream_id stream;
+  dtype type;
+  std::uint64_t g0;  // global index of the first element
+  std::size_t n;     // number of elements
+  void* out;         // contiguous, n * itemsize(type) bytes
+};
+
+using run_fn = void (*)(const run_args&);
+
+// Each namespace is compiled in its own translation unit with its own -m flags, so no AVX-512
+// instruction can leak into the baseline path (the highway/simdjson rule).
+namespace scalar { void run(const run_args&); }
+namespace avx2 { void run(const run_args&); }
+namespace avx512 { void run(const run_args&); }
+namespace avx512bf16 { void run(const run_args&); }
+
+}  // namespace sow::cpu

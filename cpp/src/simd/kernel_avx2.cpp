@@ -1,0 +1,127 @@
+// AVX2 + F16C kernel: 8 Philox blocks = 32 float32 elements per iteration.
+// Compiled with -mavx2 -mf16c -ffp-contract=off (CMakeLists.txt); no FMA is ever emitted.
+#include <immintrin.h>
+
+#include <cstring>
+#include <type_traits>
+
+#include "kernel.hpp"
+#include "sow/detail/transform.hpp"
+
+namespace sow::cpu::avx2 {
+namespace {
+
+struct V {
+  static constexpr int W = 8;
+  using u32v = std::uint32_t __attribute__((vector_size(32)));
+  using i32v = std::int32_t __attribute__((vector_size(32)));
+  using f32v = float __attribute__((vector_size(32)));
+  using u64v = std::uint64_t __attribute__((vector_size(32)));
+  using i64v = std::int64_t __attribute__((vector_size(32)));
+  using f64v = double __attribute__((vector_size(32)));
+
+  struct L32 {
+    using scalar = float;
+    using f = f32v;
+    using i = i32v;
+    using u = u32v;
+    using mask = i32v;
+    static f sqrt(f x) { return (f)_mm256_sqrt_ps((__m256)x); }
+    static f select(mask m, f a, f b) { return m ? a : b; }
+    static i select_i(mask m, i a, i b) { return m ? a : b; }
+    static i as_int(f x) { return (i)x; }
+    static f as_float(i x) { return (f)x; }
+    static f to_float(i x) { return __builtin_convertvector(x, f); }
+    static f splat(double c) { return f{} + static_cast<float>(c); }
+  };
+  struct L64 {
+    using scalar = double;
+    using f = f64v;
+    using i = i64v;
+    using u = u64v;
+    using mask = i64v;
+    static f sqrt(f x) { return (f)_mm256_sqrt_pd((__m256d)x); }
+    static f select(mask m, f a, f b) { return m ? a : b; }
+    static i select_i(mask m, i a, i b) { return m ? a : b; }
+    static i as_int(f x) { return (i)x; }
+    static f as_float(i x) { return (f)x; }
+    // AVX2 has no int64->double instruction. For |x| < 2^53 (the policy's contract) both halves
+    // convert exactly through the 2^52 magic constant and their sum is exact.
+    static f to_float(i x) {
+      const i hi = x >> 32;
+      const i lo = x & 0xffffffffll;
+      const f fh = (f)(hi + 0x4338000000000000ll) - 0x1.8p52;
+      const f fl = (f)(lo | 0x4330000000000000ll) - 0x1p52;
+      return fh * 0x1p32 + fl;
+    }
+    static f splat(double c) { return f{} + c; }
+  };
+
+  static u32v iota() { return u32v{0, 1, 2, 3, 4, 5, 6, 7}; }
+
+  static SOW_FORCEINLINE void mulhilo(u32v a, std::uint32_t m, u32v& lo, u32v& hi) {
+    const __m256i av = (__m256i)a, mv = _mm256_set1_epi32(static_cast<int>(m));
+    const __m256i pe = _mm256_mul_epu32(av, mv);
+    const __m256i po = _mm256_mul_epu32(_mm256_srli_epi64(av, 32), mv);
+    lo = (u32v)_mm256_blend_epi32(pe, _mm256_slli_epi64(po, 32), 0xAA);
+    hi = (u32v)_mm256_blend_epi32(_mm256_srli_epi64(pe, 32), po, 0xAA);
+  }
+
+  template <unsigned G>
+  static SOW_FORCEINLINE void philox(u32v c[4 * G], std::uint32_t k0, std::uint32_t k1) {
+    for (int r = 0; r < 10; ++r) {
+      if (r) {
+        k0 += detail::philox_w0;
+        k1 += detail::philox_w1;
+      }
+      for (unsigned h = 0; h < G; ++h) {
+        u32v* x = c + 4 * h;
+        u32v lo0, hi0, lo1, hi1;
+        mulhilo(x[0], detail::philox_m0, lo0, hi0);
+        mulhilo(x[2], detail::philox_m1, lo1, hi1);
+        const u32v n0 = hi1 ^ x[1] ^ k0, n2 = hi0 ^ x[3] ^ k1;
+        x[0] = n0;
+        x[1] = lo1;
+        x[2] = n2;
+        x[3] = lo0;
+      }
+    }
+  }
+
+  static SOW_FORCEINLINE void transpose4(u32v c[4]) {
+    const i32v lo32{0, 8, 1, 9, 2, 10, 3, 11};
+    const i32v hi32{4, 12, 5, 13, 6, 14, 7, 15};
+    const i64v lo64{0, 4, 1, 5};
+    const i64v hi64{2, 6, 3, 7};
+    const u64v a = (u64v)__builtin_shuffle(c[0], c[1], lo32), b = (u64v)__builtin_shuffle(c[0], c[1], hi32);
+    const u64v e = (u64v)__builtin_shuffle(c[2], c[3], lo32), f = (u64v)__builtin_shuffle(c[2], c[3], hi32);
+    c[0] = (u32v)__builtin_shuffle(a, e, lo64);
+    c[1] = (u32v)__builtin_shuffle(a, e, hi64);
+    c[2] = (u32v)__builtin_shuffle(b, f, lo64);
+    c[3] = (u32v)__builtin_shuffle(b, f, hi64);
+  }
+
+  static void store2_f16(std::uint16_t* o, f32v a, f32v b) {
+    const __m128i ha = _mm256_cvtps_ph((__m256)a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    const __m128i hb = _mm256_cvtps_ph((__m256)b, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    std::memcpy(o, &ha, sizeof ha);
+    std::memcpy(o + W, &hb, sizeof hb);
+  }
+  // Integer round-to-nearest-even, one in-lane pack and a qword permute to restore the order.
+  static void store2_bf16(std::uint16_t* o, f32v a, f32v b) {
+    const u32v x = (u32v)a, y = (u32v)b;
+    const __m256i ra = (__m256i)((x + 0x7fffu + ((x >> 16) & 1u)) >> 16);
+    const __m256i rb = (__m256i)((y + 0x7fffu + ((y >> 16) & 1u)) >> 16);
+    const __m256i packed = _mm256_packus_epi32(ra, rb);  // per 128-bit lane: a0..a3 b0..b3
+    const __m256i fixed = _mm256_permute4x64_epi64(packed, 0xD8);
+    std::memcpy(o, &fixed, sizeof fixed);
+  }
+  static constexpr bool hw_bf16 = false;
+  static void store2_bf16_hw(std::uint16_t* o, f32v a, f32v b) { store2_bf16(o, a, b); }
+};
+
+}  // namespace
+
+#include "kernel_vector.inl"
+
+}  // namespace sow::cpu::avx2

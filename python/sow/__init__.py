@@ -1,0 +1,115 @@
+"""sow: neural-network initial weights from a counter-based RNG.
+
+Every value is a pure function of (seed, key, initializer and its parameters, dtype, global
+shape, global element index), so results do not depend on thread count, SIMD instruction set,
+device, or how a tensor is split into shards (``docs/stream-format.md``, format
+:data:`STREAM_FORMAT`).
+
+::
+
+    import sow
+    w = sow.kaiming_uniform((4096, 1024), a=5 ** 0.5, seed=0, key="layers.0.w")
+    sow.xavier_uniform_(out, seed=0, key="proj", global_shape=(8192, 1024),
+                        shard=(slice(2048, 4096),))   # this rank's rows only
+    g = sow.Generator(seed=0); g.normal_(b1); g.normal_(b2)   # keys 0, 1
+
+See :mod:`sow.init` for the arguments all initializers share.
+"""
+
+from __future__ import annotations
+
+try:
+    from . import _core
+except ImportError as _e:  # pragma: no cover - depends on the installation
+    if _e.name == f"{__name__}._core":
+        raise ImportError(
+            "sow's compiled extension is missing; reinstall with pip install ."
+        ) from _e
+    raise ImportError(
+        f"sow's compiled extension failed to load ({_e}); reinstall with pip install ."
+    ) from _e
+
+from typing import Final
+
+from ._fans import calculate_fan_in_and_fan_out, calculate_gain
+from .generator import Generator
+from .init import (
+    constant,
+    constant_,
+    dirac,
+    dirac_,
+    eye,
+    eye_,
+    kaiming_normal,
+    kaiming_normal_,
+    kaiming_uniform,
+    kaiming_uniform_,
+    lecun_normal,
+    lecun_normal_,
+    lecun_uniform,
+    lecun_uniform_,
+    normal,
+    normal_,
+    ones,
+    ones_,
+    sparse,
+    sparse_,
+    trunc_normal,
+    trunc_normal_,
+    uniform,
+    uniform_,
+    variance_scaling,
+    variance_scaling_,
+    xavier_normal,
+    xavier_normal_,
+    xavier_uniform,
+    xavier_uniform_,
+    zeros,
+    zeros_,
+)
+
+__version__: Final = "0.1.0"
+#: The element-to-value mapping version (docs/stream-format.md); equals C++ SOW_STREAM_FORMAT.
+STREAM_FORMAT: Final = 1
+
+if getattr(_core, "STREAM_FORMAT", STREAM_FORMAT) != STREAM_FORMAT:  # pragma: no cover
+    raise ImportError(
+        f"sow's compiled extension implements stream format {_core.STREAM_FORMAT}, but this "
+        f"Python package expects {STREAM_FORMAT}; reinstall with pip install ."
+    )
+
+
+def key_hash(s: str) -> int:
+    """The 64-bit key a string names: FNV-1a 64 over its UTF-8 bytes
+    (``h = 0xcbf29ce484222325; h = (h ^ byte) * 0x100000001b3 mod 2**64`` per byte)."""
+    if not isinstance(s, str):
+        raise TypeError(f"key_hash takes a str, got {type(s).__name__}")
+    from ._validate import check_key
+
+    return check_key(s)
+
+
+__all__ = [
+    "__version__",
+    "STREAM_FORMAT",
+    "Generator",
+    "key_hash",
+    "calculate_gain",
+    "calculate_fan_in_and_fan_out",
+    "uniform", "uniform_",
+    "normal", "normal_",
+    "trunc_normal", "trunc_normal_",
+    "constant", "constant_",
+    "ones", "ones_",
+    "zeros", "zeros_",
+    "eye", "eye_",
+    "dirac", "dirac_",
+    "xavier_uniform", "xavier_uniform_",
+    "xavier_normal", "xavier_normal_",
+    "kaiming_uniform", "kaiming_uniform_",
+    "kaiming_normal", "kaiming_normal_",
+    "lecun_uniform", "lecun_uniform_",
+    "lecun_normal", "lecun_normal_",
+    "variance_scaling", "variance_scaling_",
+    "sparse", "sparse_",
+]

@@ -1,0 +1,679 @@
+"""sow's initializers.
+
+Every random initializer comes in two forms:
+
+* the allocating form, ``f(shape, ..., *, seed, key=0, dtype="float32", shard=None,
+  threads=None)``, returns a new NumPy array with the shard's sizes (the whole ``shape`` when
+  ``shard`` is None);
+* the in-place form, ``f_(out, ..., *, seed, key=0, global_shape=None, shard=None,
+  threads=None)``, fills ``out`` (any strides; float32, float64, float16 or bfloat16) and returns
+  it. Without ``shard``, ``out.shape`` is the global shape; with ``shard``, ``global_shape`` is
+  required and ``out.shape`` must equal the shard's sizes.
+
+Common arguments:
+
+* ``seed`` (required keyword): int in [0, 2**64).
+* ``key`` (default 0): int in [0, 2**64), or a str hashed with FNV-1a 64 (:func:`sow.key_hash`).
+  Different keys give independent streams; use one key per tensor (e.g. its parameter name).
+* ``shard``: a sequence of slices (one per leading dimension) or a pair ``(offsets, sizes)``;
+  values never depend on the shard, so the shards of a tensor tile its full fill exactly.
+* ``threads``: None (all hardware threads) or an int >= 1; never changes the values.
+* ``fan_in``/``fan_out``/``layout`` (scaled initializers): fans come from the *global* shape with
+  ``layout="torch"`` (weight ``(out, in, *kernel)``) or ``layout="jax"`` (kernel
+  ``(*kernel, in, out)``); ``fan_in=``/``fan_out=`` (positive ints) override them.
+
+Every value is a pure function of (seed, key, initializer and parameters, dtype, global shape,
+global element index): see ``docs/stream-format.md``. All arguments are validated before
+anything is written.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Final, Union
+
+import numpy as np
+
+from . import _fill
+from ._dtypes import numpy_dtype, parse_dtype
+from ._fans import calculate_fan_in_and_fan_out, calculate_gain, fans_for, pick_fan
+from ._out import OutBuffer, check_out
+from ._shard import parse_shard
+from ._sparse import MAX_ROWS, apply_zero_pattern
+from ._validate import (
+    check_choice,
+    check_key,
+    check_positive_int,
+    check_real,
+    check_seed,
+    check_shape,
+    check_threads,
+)
+
+__all__ = [
+    "uniform", "uniform_", "normal", "normal_", "trunc_normal", "trunc_normal_",
+    "constant", "constant_", "ones", "ones_", "zeros", "zeros_", "eye", "eye_",
+    "dirac", "dirac_", "xavier_uniform", "xavier_uniform_", "xavier_normal", "xavier_normal_",
+    "kaiming_uniform", "kaiming_uniform_", "kaiming_normal", "kaiming_normal_",
+    "lecun_uniform", "lecun_uniform_", "lecun_normal", "lecun_normal_",
+    "variance_scaling", "variance_scaling_", "sparse", "sparse_",
+    "calculate_gain", "calculate_fan_in_and_fan_out",
+    "RANDOM_INITIALIZERS", "DETERMINISTIC_INITIALIZERS",
+]
+
+Shape = Union[int, Sequence[int]]
+DType = Any  # "float32" | "float64" | "float16" | "bfloat16" | NumPy / ml_dtypes dtype
+Key = Union[int, str]
+Shard = Any  # None | Sequence[slice] | tuple[Sequence[int], Sequence[int]]
+Real = Union[int, float]
+
+#: std of N(0, 1) truncated to [-2, 2] (JAX/Keras/TF's variance correction).
+TRUNCATED_NORMAL_STD: Final = 0.87962566103423978
+
+#: Allocating initializers that take ``seed``/``key``/``threads`` (each also has an in-place form).
+RANDOM_INITIALIZERS: Final = (
+    "uniform", "normal", "trunc_normal", "xavier_uniform", "xavier_normal",
+    "kaiming_uniform", "kaiming_normal", "lecun_uniform", "lecun_normal",
+    "variance_scaling", "sparse",
+)
+#: Allocating initializers that use no random stream.
+DETERMINISTIC_INITIALIZERS: Final = ("constant", "ones", "zeros", "eye", "dirac")
+
+_Dist = tuple[str, tuple[float, ...]]
+
+
+# --------------------------------------------------------------------------------------------
+# Targets: where a call writes
+
+
+@dataclass(frozen=True)
+class _Target:
+    global_shape: tuple[int, ...]
+    offsets: tuple[int, ...]
+    sizes: tuple[int, ...]
+    dtype: str
+    buf: OutBuffer | None  # None: allocate on materialize()
+
+    def materialize(self) -> OutBuffer:
+        if self.buf is not None:
+            return self.buf
+        return check_out(np.empty(self.sizes, dtype=numpy_dtype(self.dtype)))
+
+
+def _new(shape: Any, dtype: Any, shard: Any) -> _Target:
+    gshape = check_shape(shape)
+    name = parse_dtype(dtype)
+    offsets, sizes = parse_shard(shard, gshape)
+    return _Target(gshape, offsets, sizes, name, None)
+
+
+def _into(out: Any, global_shape: Any, shard: Any) -> _Target:
+    buf = check_out(out)
+    if shard is None:
+        if global_shape is None:
+            gshape = check_shape(buf.shape, "out.shape")
+        else:
+            gshape = check_shape(global_shape, "global_shape")
+            if gshape != buf.shape:
+                raise ValueError(
+                    f"global_shape {gshape} differs from out.shape {buf.shape}; pass shard= to "
+                    f"fill a block of a larger tensor"
+                )
+        return _Target(gshape, (0,) * len(gshape), gshape, buf.dtype, buf)
+    if global_shape is None:
+        raise ValueError("global_shape is required when shard is given")
+    gshape = check_shape(global_shape, "global_shape")
+    offsets, sizes = parse_shard(shard, gshape)
+    if sizes != buf.shape:
+        raise ValueError(
+            f"out.shape {buf.shape} does not match the shard's sizes {sizes} "
+            f"(global_shape {gshape})"
+        )
+    return _Target(gshape, offsets, sizes, buf.dtype, buf)
+
+
+def _random(t: _Target, dist: _Dist, seed: Any, key: Any, threads: Any) -> np.ndarray:
+    s, k, th = check_seed(seed), check_key(key), check_threads(threads)
+    buf = t.materialize()
+    _fill.fill(buf, t.global_shape, t.offsets, dist[0], dist[1], s, k, th)
+    return buf.array
+
+
+# --------------------------------------------------------------------------------------------
+# Distributions (validated parameters -> _core.fill arguments)
+
+
+def _finite(v: float, what: str) -> float:
+    if not math.isfinite(v):
+        raise ValueError(f"{what} is too large: the derived parameter {v!r} is not finite")
+    return v
+
+
+def _uniform_dist(a: Any, b: Any) -> _Dist:
+    lo, hi = check_real(a, "a"), check_real(b, "b")
+    if not lo < hi:
+        raise ValueError(f"a must be less than b, got a={lo!r}, b={hi!r}")
+    _finite((hi - lo) / 2, "b - a")
+    return "uniform", (lo, hi)
+
+
+def _symmetric_uniform(bound: float, what: str) -> _Dist:
+    """U(-bound, bound); a zero bound is the constant 0 (the same values, no empty interval)."""
+    _finite(bound, what)
+    return ("constant", (0.0,)) if bound == 0 else ("uniform", (-bound, bound))
+
+
+def _normal_of(mean: float, std: float, what: str) -> _Dist:
+    """N(mean, std^2); std == 0 is the constant mean (mean + 0·z, the same values)."""
+    _finite(std, what)
+    return ("constant", (mean,)) if std == 0 else ("normal", (mean, std))
+
+
+def _normal_dist(mean: Any, std: Any) -> _Dist:
+    return _normal_of(check_real(mean, "mean"), check_real(std, "std", min_value=0.0), "std")
+
+
+def _trunc_dist(mean: Any, std: Any, a: Any, b: Any) -> _Dist:
+    m = check_real(mean, "mean")
+    s = check_real(std, "std", min_value=0.0, min_inclusive=False)
+    lo, hi = check_real(a, "a"), check_real(b, "b")
+    if not lo < hi:
+        raise ValueError(f"a must be less than b, got a={lo!r}, b={hi!r}")
+    return "trunc_normal", (m, s, lo, hi)
+
+
+def _check_gain(gain: Any) -> float:
+    return check_real(gain, "gain", min_value=0.0)
+
+
+def _xavier_std(t: _Target, gain: Any, fan_in: Any, fan_out: Any, layout: Any) -> float:
+    g = _check_gain(gain)
+    f = fans_for(t.global_shape, ("fan_in", "fan_out"), layout, fan_in, fan_out)
+    return g * math.sqrt(2.0 / float(f["fan_in"] + f["fan_out"]))
+
+
+def _xavier_uniform_dist(t: _Target, gain: Any, fan_in: Any, fan_out: Any, layout: Any) -> _Dist:
+    std = _xavier_std(t, gain, fan_in, fan_out, layout)
+    return _symmetric_uniform(math.sqrt(3.0) * std, "gain")
+
+
+def _xavier_normal_dist(t: _Target, gain: Any, fan_in: Any, fan_out: Any, layout: Any) -> _Dist:
+    return _normal_of(0.0, _xavier_std(t, gain, fan_in, fan_out, layout), "gain")
+
+
+_KAIMING_MODES: Final = ["fan_in", "fan_out"]
+
+
+def _kaiming_std(
+    t: _Target, a: Any, mode: Any, nonlinearity: Any, fan_in: Any, fan_out: Any, layout: Any
+) -> float:
+    slope = check_real(a, "a")
+    if not isinstance(mode, str):
+        raise TypeError(f"mode must be a str, one of {_KAIMING_MODES}, got {mode!r}")
+    mode = mode.lower()
+    if mode not in _KAIMING_MODES:
+        raise ValueError(f"Mode {mode} not supported, please use one of {_KAIMING_MODES}")
+    gain = calculate_gain(nonlinearity, slope)
+    fan = fans_for(t.global_shape, (mode,), layout, fan_in, fan_out)[mode]
+    return gain / math.sqrt(fan)
+
+
+_VS_MODES: Final = ("fan_in", "fan_out", "fan_avg")
+_VS_DISTRIBUTIONS: Final = ("uniform", "normal", "truncated_normal", "untruncated_normal")
+
+
+def _variance_scaling_dist(
+    t: _Target, scale: Any, mode: Any, distribution: Any, fan_in: Any, fan_out: Any, layout: Any
+) -> _Dist:
+    s = check_real(scale, "scale", min_value=0.0, min_inclusive=False)
+    mode = check_choice(mode, "mode", _VS_MODES)
+    distribution = check_choice(distribution, "distribution", _VS_DISTRIBUTIONS)
+    n = pick_fan(t.global_shape, mode, layout, fan_in, fan_out)
+    variance = s / n
+    if distribution == "uniform":
+        return _symmetric_uniform(math.sqrt(3.0 * variance), "scale")
+    if distribution in ("normal", "untruncated_normal"):
+        return _normal_of(0.0, math.sqrt(variance), "scale")
+    std = _finite(math.sqrt(variance) / TRUNCATED_NORMAL_STD, "scale")
+    return "trunc_normal", (0.0, std, -2.0 * std, 2.0 * std)
+
+
+# --------------------------------------------------------------------------------------------
+# Basic distributions
+
+
+def uniform(
+    shape: Shape, a: Real = 0.0, b: Real = 1.0, *, seed: int, key: Key = 0,
+    dtype: DType = "float32", shard: Shard = None, threads: int | None = None,
+) -> np.ndarray:
+    """Uniform values in [a, b] (torch ``uniform_``; defaults a=0.0, b=1.0; requires a < b).
+
+    ``v = (a+b)/2 + (b-a)/2 · s`` with ``s`` uniform in (-1, 1) (stream-format.md §5).
+    """
+    t = _new(shape, dtype, shard)
+    return _random(t, _uniform_dist(a, b), seed, key, threads)
+
+
+def uniform_(
+    out: np.ndarray, a: Real = 0.0, b: Real = 1.0, *, seed: int, key: Key = 0,
+    global_shape: Shape | None = None, shard: Shard = None, threads: int | None = None,
+) -> np.ndarray:
+    """In-place :func:`uniform`: fill ``out`` with U(a, b) and return it."""
+    t = _into(out, global_shape, shard)
+    return _random(t, _uniform_dist(a, b), seed, key, threads)
+
+
+def normal(
+    shape: Shape, mean: Real = 0.0, std: Real = 1.0, *, seed: int, key: Key = 0,
+    dtype: DType = "float32", shard: Shard = None, threads: int | None = None,
+) -> np.ndarray:
+    """Normal values N(mean, std²) (torch ``normal_``; defaults mean=0.0, std=1.0; std >= 0).
+
+    ``v = mean + std · Φ⁻¹(p)`` by inverse CDF, one stream word per float32 element.
+    """
+    t = _new(shape, dtype, shard)
+    return _random(t, _normal_dist(mean, std), seed, key, threads)
+
+
+def normal_(
+    out: np.ndarray, mean: Real = 0.0, std: Real = 1.0, *, seed: int, key: Key = 0,
+    global_shape: Shape | None = None, shard: Shard = None, threads: int | None = None,
+) -> np.ndarray:
+    """In-place :func:`normal`: fill ``out`` with N(mean, std²) and return it."""
+    t = _into(out, global_shape, shard)
+    return _random(t, _normal_dist(mean, std), seed, key, threads)
+
+
+def trunc_normal(
+    shape: Shape, mean: Real = 0.0, std: Real = 1.0, a: Real = -2.0, b: Real = 2.0, *,
+    seed: int, key: Key = 0, dtype: DType = "float32", shard: Shard = None,
+    threads: int | None = None,
+) -> np.ndarray:
+    """N(mean, std²) truncated to [a, b] (torch ``trunc_normal_``).
+
+    As in torch, ``a`` and ``b`` are *absolute* bounds (not multiples of std) and ``std`` is the
+    standard deviation before truncation. Defaults mean=0.0, std=1.0, a=-2.0, b=2.0; requires
+    std > 0 and a < b. Sampled by the exact inverse CDF (no rejection loop), so deep-tail and
+    narrow intervals keep full precision.
+    """
+    t = _new(shape, dtype, shard)
+    return _random(t, _trunc_dist(mean, std, a, b), seed, key, threads)
+
+
+def trunc_normal_(
+    out: np.ndarray, mean: Real = 0.0, std: Real = 1.0, a: Real = -2.0, b: Real = 2.0, *,
+    seed: int, key: Key = 0, global_shape: Shape | None = None, shard: Shard = None,
+    threads: int | None = None,
+) -> np.ndarray:
+    """In-place :func:`trunc_normal`: fill ``out`` and return it."""
+    t = _into(out, global_shape, shard)
+    return _random(t, _trunc_dist(mean, std, a, b), seed, key, threads)
+
+
+# --------------------------------------------------------------------------------------------
+# Xavier / Kaiming (torch) and LeCun / variance scaling (JAX, Keras)
+
+
+def xavier_uniform(
+    shape: Shape, gain: Real = 1.0, *, seed: int, key: Key = 0, dtype: DType = "float32",
+    shard: Shard = None, threads: int | None = None, fan_in: int | None = None,
+    fan_out: int | None = None, layout: str = "torch",
+) -> np.ndarray:
+    """Xavier/Glorot uniform (torch ``xavier_uniform_``): U(-B, B) with
+    ``std = gain·sqrt(2/(fan_in+fan_out))`` and ``B = sqrt(3)·std``
+    (= gain·sqrt(6/(fan_in+fan_out))). Default gain=1.0 (>= 0)."""
+    t = _new(shape, dtype, shard)
+    return _random(t, _xavier_uniform_dist(t, gain, fan_in, fan_out, layout), seed, key, threads)
+
+
+def xavier_uniform_(
+    out: np.ndarray, gain: Real = 1.0, *, seed: int, key: Key = 0,
+    global_shape: Shape | None = None, shard: Shard = None, threads: int | None = None,
+    fan_in: int | None = None, fan_out: int | None = None, layout: str = "torch",
+) -> np.ndarray:
+    """In-place :func:`xavier_uniform`."""
+    t = _into(out, global_shape, shard)
+    return _random(t, _xavier_uniform_dist(t, gain, fan_in, fan_out, layout), seed, key, threads)
+
+
+def xavier_normal(
+    shape: Shape, gain: Real = 1.0, *, seed: int, key: Key = 0, dtype: DType = "float32",
+    shard: Shard = None, threads: int | None = None, fan_in: int | None = None,
+    fan_out: int | None = None, layout: str = "torch",
+) -> np.ndarray:
+    """Xavier/Glorot normal (torch ``xavier_normal_``, *untruncated*): N(0, std²) with
+    ``std = gain·sqrt(2/(fan_in+fan_out))``. Default gain=1.0 (>= 0). (JAX/Keras
+    ``glorot_normal`` is truncated: use ``variance_scaling(shape, 1.0, "fan_avg")``.)"""
+    t = _new(shape, dtype, shard)
+    return _random(t, _xavier_normal_dist(t, gain, fan_in, fan_out, layout), seed, key, threads)
+
+
+def xavier_normal_(
+    out: np.ndarray, gain: Real = 1.0, *, seed: int, key: Key = 0,
+    global_shape: Shape | None = None, shard: Shard = None, threads: int | None = None,
+    fan_in: int | None = None, fan_out: int | None = None, layout: str = "torch",
+) -> np.ndarray:
+    """In-place :func:`xavier_normal`."""
+    t = _into(out, global_shape, shard)
+    return _random(t, _xavier_normal_dist(t, gain, fan_in, fan_out, layout), seed, key, threads)
+
+
+def kaiming_uniform(
+    shape: Shape, a: Real = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu", *,
+    seed: int, key: Key = 0, dtype: DType = "float32", shard: Shard = None,
+    threads: int | None = None, fan_in: int | None = None, fan_out: int | None = None,
+    layout: str = "torch",
+) -> np.ndarray:
+    """Kaiming/He uniform (torch ``kaiming_uniform_``): U(-bound, bound) with
+    ``gain = calculate_gain(nonlinearity, a)``, ``std = gain/sqrt(fan)``, ``bound = sqrt(3)·std``;
+    ``fan`` is fan_in or fan_out per ``mode``. Defaults a=0.0 (leaky_relu's negative slope),
+    mode="fan_in", nonlinearity="leaky_relu" (so gain = sqrt(2)). torch's ``nn.Linear`` default
+    is ``a=math.sqrt(5)``."""
+    t = _new(shape, dtype, shard)
+    std = _kaiming_std(t, a, mode, nonlinearity, fan_in, fan_out, layout)
+    return _random(t, _symmetric_uniform(math.sqrt(3.0) * std, "gain"), seed, key, threads)
+
+
+def kaiming_uniform_(
+    out: np.ndarray, a: Real = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu", *,
+    seed: int, key: Key = 0, global_shape: Shape | None = None, shard: Shard = None,
+    threads: int | None = None, fan_in: int | None = None, fan_out: int | None = None,
+    layout: str = "torch",
+) -> np.ndarray:
+    """In-place :func:`kaiming_uniform`."""
+    t = _into(out, global_shape, shard)
+    std = _kaiming_std(t, a, mode, nonlinearity, fan_in, fan_out, layout)
+    return _random(t, _symmetric_uniform(math.sqrt(3.0) * std, "gain"), seed, key, threads)
+
+
+def kaiming_normal(
+    shape: Shape, a: Real = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu", *,
+    seed: int, key: Key = 0, dtype: DType = "float32", shard: Shard = None,
+    threads: int | None = None, fan_in: int | None = None, fan_out: int | None = None,
+    layout: str = "torch",
+) -> np.ndarray:
+    """Kaiming/He normal (torch ``kaiming_normal_``, *untruncated*): N(0, std²) with
+    ``std = calculate_gain(nonlinearity, a)/sqrt(fan)``. Defaults as :func:`kaiming_uniform`.
+    (JAX/Keras ``he_normal`` is truncated: ``variance_scaling(shape, 2.0, "fan_in")``.)"""
+    t = _new(shape, dtype, shard)
+    std = _kaiming_std(t, a, mode, nonlinearity, fan_in, fan_out, layout)
+    return _random(t, _normal_of(0.0, std, "gain"), seed, key, threads)
+
+
+def kaiming_normal_(
+    out: np.ndarray, a: Real = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu", *,
+    seed: int, key: Key = 0, global_shape: Shape | None = None, shard: Shard = None,
+    threads: int | None = None, fan_in: int | None = None, fan_out: int | None = None,
+    layout: str = "torch",
+) -> np.ndarray:
+    """In-place :func:`kaiming_normal`."""
+    t = _into(out, global_shape, shard)
+    std = _kaiming_std(t, a, mode, nonlinearity, fan_in, fan_out, layout)
+    return _random(t, _normal_of(0.0, std, "gain"), seed, key, threads)
+
+
+def variance_scaling(
+    shape: Shape, scale: Real = 1.0, mode: str = "fan_in",
+    distribution: str = "truncated_normal", *, seed: int, key: Key = 0,
+    dtype: DType = "float32", shard: Shard = None, threads: int | None = None,
+    fan_in: int | None = None, fan_out: int | None = None, layout: str = "torch",
+) -> np.ndarray:
+    """Variance scaling (JAX ``variance_scaling`` / Keras ``VarianceScaling``).
+
+    ``n`` = fan_in, fan_out or (fan_in+fan_out)/2 for ``mode`` "fan_in" | "fan_out" |
+    "fan_avg"; target variance ``scale/n`` (scale > 0). ``distribution``:
+
+    * ``"truncated_normal"`` (default): N(0, σ²) cut at ±2σ with
+      ``σ = sqrt(scale/n)/0.87962566103423978`` (so the truncated std is sqrt(scale/n));
+    * ``"normal"`` (JAX meaning; alias ``"untruncated_normal"``, Keras's name): N(0, scale/n);
+    * ``"uniform"``: U(-L, L) with ``L = sqrt(3·scale/n)``.
+
+    Note Keras maps ``"normal"`` to truncated; sow follows JAX. Fans default to
+    ``layout="torch"``; pass ``layout="jax"`` for JAX/Keras ``(..., in, out)`` kernels.
+    """
+    t = _new(shape, dtype, shard)
+    dist = _variance_scaling_dist(t, scale, mode, distribution, fan_in, fan_out, layout)
+    return _random(t, dist, seed, key, threads)
+
+
+def variance_scaling_(
+    out: np.ndarray, scale: Real = 1.0, mode: str = "fan_in",
+    distribution: str = "truncated_normal", *, seed: int, key: Key = 0,
+    global_shape: Shape | None = None, shard: Shard = None, threads: int | None = None,
+    fan_in: int | None = None, fan_out: int | None = None, layout: str = "torch",
+) -> np.ndarray:
+    """In-place :func:`variance_scaling`."""
+    t = _into(out, global_shape, shard)
+    dist = _variance_scaling_dist(t, scale, mode, distribution, fan_in, fan_out, layout)
+    return _random(t, dist, seed, key, threads)
+
+
+def lecun_uniform(
+    shape: Shape, *, seed: int, key: Key = 0, dtype: DType = "float32", shard: Shard = None,
+    threads: int | None = None, fan_in: int | None = None, fan_out: int | None = None,
+    layout: str = "torch",
+) -> np.ndarray:
+    """LeCun uniform (JAX/Keras): U(-L, L), ``L = sqrt(3/fan_in)``
+    (= ``variance_scaling(shape, 1.0, "fan_in", "uniform")``)."""
+    t = _new(shape, dtype, shard)
+    dist = _variance_scaling_dist(t, 1.0, "fan_in", "uniform", fan_in, fan_out, layout)
+    return _random(t, dist, seed, key, threads)
+
+
+def lecun_uniform_(
+    out: np.ndarray, *, seed: int, key: Key = 0, global_shape: Shape | None = None,
+    shard: Shard = None, threads: int | None = None, fan_in: int | None = None,
+    fan_out: int | None = None, layout: str = "torch",
+) -> np.ndarray:
+    """In-place :func:`lecun_uniform`."""
+    t = _into(out, global_shape, shard)
+    dist = _variance_scaling_dist(t, 1.0, "fan_in", "uniform", fan_in, fan_out, layout)
+    return _random(t, dist, seed, key, threads)
+
+
+def lecun_normal(
+    shape: Shape, *, seed: int, key: Key = 0, dtype: DType = "float32", shard: Shard = None,
+    threads: int | None = None, fan_in: int | None = None, fan_out: int | None = None,
+    layout: str = "torch",
+) -> np.ndarray:
+    """LeCun normal (JAX/Keras/Flax default kernel init): *truncated* normal N(0, σ²) cut at
+    ±2σ with ``σ = sqrt(1/fan_in)/0.87962566103423978``
+    (= ``variance_scaling(shape, 1.0, "fan_in", "truncated_normal")``)."""
+    t = _new(shape, dtype, shard)
+    dist = _variance_scaling_dist(t, 1.0, "fan_in", "truncated_normal", fan_in, fan_out, layout)
+    return _random(t, dist, seed, key, threads)
+
+
+def lecun_normal_(
+    out: np.ndarray, *, seed: int, key: Key = 0, global_shape: Shape | None = None,
+    shard: Shard = None, threads: int | None = None, fan_in: int | None = None,
+    fan_out: int | None = None, layout: str = "torch",
+) -> np.ndarray:
+    """In-place :func:`lecun_normal`."""
+    t = _into(out, global_shape, shard)
+    dist = _variance_scaling_dist(t, 1.0, "fan_in", "truncated_normal", fan_in, fan_out, layout)
+    return _random(t, dist, seed, key, threads)
+
+
+# --------------------------------------------------------------------------------------------
+# Sparse
+
+
+def _sparse_prepare(t: _Target, sparsity: Any, std: Any) -> tuple[float, _Dist]:
+    if len(t.global_shape) != 2:
+        raise ValueError("Only tensors with 2 dimensions are supported")
+    s = check_real(sparsity, "sparsity", min_value=0.0)
+    if not s < 1.0:
+        raise ValueError(f"sparsity must be in [0, 1), got {s!r}")
+    if t.global_shape[0] > MAX_ROWS:
+        raise ValueError(f"sparse supports at most 2**32 rows, got shape {t.global_shape}")
+    return s, _normal_of(0.0, check_real(std, "std", min_value=0.0), "std")
+
+
+def _sparse_run(
+    t: _Target, sparsity: Any, std: Any, seed: Any, key: Any, threads: Any
+) -> np.ndarray:
+    s, dist = _sparse_prepare(t, sparsity, std)
+    out = _random(t, dist, seed, key, threads)
+    g = t.global_shape
+    apply_zero_pattern(
+        out, (g[0], g[1]), (t.offsets[0], t.offsets[1]), s, check_seed(seed), check_key(key)
+    )
+    return out
+
+
+def sparse(
+    shape: Shape, sparsity: Real, std: Real = 0.01, *, seed: int, key: Key = 0,
+    dtype: DType = "float32", shard: Shard = None, threads: int | None = None,
+) -> np.ndarray:
+    """Sparse 2-D matrix (torch ``sparse_``): N(0, std²) values (default std=0.01) with exactly
+    ``ceil(sparsity·rows)`` zeros in every column, sparsity in [0, 1).
+
+    Unlike torch, the zero pattern comes from the same (seed, key) (domain 1 of the stream,
+    stream-format.md §7), so it is reproducible and shard-independent.
+    """
+    t = _new(shape, dtype, shard)
+    return _sparse_run(t, sparsity, std, seed, key, threads)
+
+
+def sparse_(
+    out: np.ndarray, sparsity: Real, std: Real = 0.01, *, seed: int, key: Key = 0,
+    global_shape: Shape | None = None, shard: Shard = None, threads: int | None = None,
+) -> np.ndarray:
+    """In-place :func:`sparse`."""
+    t = _into(out, global_shape, shard)
+    return _sparse_run(t, sparsity, std, seed, key, threads)
+
+
+# --------------------------------------------------------------------------------------------
+# Deterministic initializers (NumPy writes, no stream words)
+
+
+def _constant_value(val: Any, dtype: str) -> Any:
+    """``val`` rounded to the dtype as _core would: via float32 for the 16-bit formats."""
+    v = check_real(val, "val")
+    if dtype == "float64":
+        return np.float64(v)
+    with np.errstate(over="ignore"):
+        v32 = np.float32(v)
+        rounded = np.asarray(v32).astype(numpy_dtype(dtype))
+    if not np.isfinite(rounded.astype(np.float32)):
+        raise ValueError(f"val {v!r} overflows {dtype}")
+    return v32
+
+
+def _write_constant(t: _Target, value: Any) -> np.ndarray:
+    arr = t.materialize().array
+    arr[...] = value
+    return arr
+
+
+def constant(
+    shape: Shape, val: Real, *, dtype: DType = "float32", shard: Shard = None
+) -> np.ndarray:
+    """Every element ``val`` (torch ``constant_``), rounded to the dtype."""
+    t = _new(shape, dtype, shard)
+    return _write_constant(t, _constant_value(val, t.dtype))
+
+
+def constant_(
+    out: np.ndarray, val: Real, *, global_shape: Shape | None = None, shard: Shard = None
+) -> np.ndarray:
+    """In-place :func:`constant`."""
+    t = _into(out, global_shape, shard)
+    return _write_constant(t, _constant_value(val, t.dtype))
+
+
+def ones(shape: Shape, *, dtype: DType = "float32", shard: Shard = None) -> np.ndarray:
+    """Every element 1 (torch ``ones_``)."""
+    return _write_constant(_new(shape, dtype, shard), 1)
+
+
+def ones_(
+    out: np.ndarray, *, global_shape: Shape | None = None, shard: Shard = None
+) -> np.ndarray:
+    """In-place :func:`ones`."""
+    return _write_constant(_into(out, global_shape, shard), 1)
+
+
+def zeros(shape: Shape, *, dtype: DType = "float32", shard: Shard = None) -> np.ndarray:
+    """Every element 0 (torch ``zeros_``)."""
+    return _write_constant(_new(shape, dtype, shard), 0)
+
+
+def zeros_(
+    out: np.ndarray, *, global_shape: Shape | None = None, shard: Shard = None
+) -> np.ndarray:
+    """In-place :func:`zeros`."""
+    return _write_constant(_into(out, global_shape, shard), 0)
+
+
+def _set_ones(t: _Target, index: tuple[np.ndarray, ...]) -> np.ndarray:
+    """Zero the target, then set the given *global* positions that fall in the shard to 1."""
+    arr = t.materialize().array
+    arr[...] = 0
+    if arr.size == 0 or len(index[0]) == 0:
+        return arr
+    keep = np.ones(len(index[0]), dtype=bool)
+    for ix, o, n in zip(index, t.offsets, t.sizes):
+        keep &= (ix >= o) & (ix < o + n)
+    local = tuple(ix[keep] - o for ix, o in zip(index, t.offsets))
+    arr[local] = 1
+    return arr
+
+
+def _eye_run(t: _Target) -> np.ndarray:
+    if len(t.global_shape) != 2:
+        raise ValueError("Only tensors with 2 dimensions are supported")
+    (r0, c0), (nr, nc) = t.offsets, t.sizes
+    lo, hi = max(r0, c0), min(r0 + nr, c0 + nc)
+    d = np.arange(lo, max(lo, hi), dtype=np.int64)
+    return _set_ones(t, (d, d))
+
+
+def eye(shape: Shape, *, dtype: DType = "float32", shard: Shard = None) -> np.ndarray:
+    """Identity matrix (torch ``eye_``): 1 where row == column, else 0. 2-D only, rectangular
+    allowed; other ranks raise ``ValueError("Only tensors with 2 dimensions are supported")``."""
+    return _eye_run(_new(shape, dtype, shard))
+
+
+def eye_(
+    out: np.ndarray, *, global_shape: Shape | None = None, shard: Shard = None
+) -> np.ndarray:
+    """In-place :func:`eye`."""
+    return _eye_run(_into(out, global_shape, shard))
+
+
+def _dirac_run(t: _Target, groups: Any) -> np.ndarray:
+    g = t.global_shape
+    if len(g) not in (3, 4, 5):
+        raise ValueError("Only tensors with 3, 4, or 5 dimensions are supported")
+    ng = check_positive_int(groups, "groups")
+    if g[0] % ng != 0:
+        raise ValueError("dim 0 must be divisible by groups")
+    per_group = g[0] // ng
+    min_dim = min(per_group, g[1])
+    gi = np.repeat(np.arange(ng, dtype=np.int64), min_dim)
+    d = np.tile(np.arange(min_dim, dtype=np.int64), ng)
+    centers = tuple(np.full(len(d), n // 2, dtype=np.int64) for n in g[2:])
+    return _set_ones(t, (gi * per_group + d, d, *centers))
+
+
+def dirac(
+    shape: Shape, groups: int = 1, *, dtype: DType = "float32", shard: Shard = None
+) -> np.ndarray:
+    """Dirac delta for convolution weights (torch ``dirac_``): zeros, then for each group ``g``
+    and ``d < min(shape[0]//groups, shape[1])``, ``w[g·(shape[0]//groups) + d, d, k//2, ...] = 1``
+    (``k//2`` the centre of each spatial dimension), so the convolution preserves its input
+    channels. 3, 4 or 5 dimensions; ``shape[0]`` must be divisible by ``groups`` (default 1)."""
+    t = _new(shape, dtype, shard)
+    return _dirac_run(t, groups)
+
+
+def dirac_(
+    out: np.ndarray, groups: int = 1, *, global_shape: Shape | None = None, shard: Shard = None
+) -> np.ndarray:
+    """In-place :func:`dirac`."""
+    return _dirac_run(_into(out, global_shape, shard), groups)
