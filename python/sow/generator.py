@@ -17,6 +17,7 @@ A generator is safe to share between threads: each call reserves its key under a
 
 from __future__ import annotations
 
+import inspect
 import threading
 from typing import Any, Callable
 
@@ -24,7 +25,7 @@ import numpy as np
 
 from . import init as _init
 from ._validate import check_key, check_seed
-from .init import DType, Key, Real, Shape, Shard
+from .init import Key  # noqa: F401  (named in generated signatures)
 
 __all__ = ["Generator"]
 
@@ -81,414 +82,33 @@ class Generator:
             self._next += 1
             return result
 
-    def uniform(
-        self,
-        shape: Shape,
-        a: Real = 0.0,
-        b: Real = 1.0,
-        *,
-        key: Key | None = None,
-        dtype: DType = "float32",
-        shard: Shard = None,
-        threads: int | None = None,
-    ) -> np.ndarray:
-        """Like :func:`sow.uniform`; uses the next counter key unless ``key`` is given."""
-        return self._call(
-            _init.uniform, key, shape, a, b, dtype=dtype, shard=shard, threads=threads,
-        )
 
-    def uniform_(
-        self,
-        out: np.ndarray,
-        a: Real = 0.0,
-        b: Real = 1.0,
-        *,
-        key: Key | None = None,
-        global_shape: Shape | None = None,
-        shard: Shard = None,
-        threads: int | None = None,
-    ) -> np.ndarray:
-        """Like :func:`sow.uniform_`; uses the next counter key unless ``key`` is given."""
-        return self._call(
-            _init.uniform_, key, out, a, b, global_shape=global_shape, shard=shard,
-            threads=threads,
-        )
+def _method(name: str) -> Callable[..., Any]:
+    """``Generator.<name>``: ``sow.<name>`` with the generator's seed and an optional key."""
+    fn = getattr(_init, name)
+    sig = inspect.signature(fn)
+    params = [inspect.Parameter("self", inspect.Parameter.POSITIONAL_ONLY)]
+    for p in sig.parameters.values():
+        if p.name == "seed":
+            continue
+        params.append(p.replace(default=None, annotation="Key | None") if p.name == "key" else p)
 
-    def normal(
-        self,
-        shape: Shape,
-        mean: Real = 0.0,
-        std: Real = 1.0,
-        *,
-        key: Key | None = None,
-        dtype: DType = "float32",
-        shard: Shard = None,
-        threads: int | None = None,
-    ) -> np.ndarray:
-        """Like :func:`sow.normal`; uses the next counter key unless ``key`` is given."""
-        return self._call(
-            _init.normal, key, shape, mean, std, dtype=dtype, shard=shard, threads=threads,
-        )
+    def method(self: Generator, *args: Any, key: Any = None, **kwargs: Any) -> Any:
+        return self._call(fn, key, *args, **kwargs)
 
-    def normal_(
-        self,
-        out: np.ndarray,
-        mean: Real = 0.0,
-        std: Real = 1.0,
-        *,
-        key: Key | None = None,
-        global_shape: Shape | None = None,
-        shard: Shard = None,
-        threads: int | None = None,
-    ) -> np.ndarray:
-        """Like :func:`sow.normal_`; uses the next counter key unless ``key`` is given."""
-        return self._call(
-            _init.normal_, key, out, mean, std, global_shape=global_shape, shard=shard,
-            threads=threads,
-        )
+    method.__name__ = name
+    method.__qualname__ = f"Generator.{name}"
+    method.__doc__ = (
+        f"Like :func:`sow.{name}` with this generator's seed; uses the next counter key unless "
+        f"``key`` is given.\n\n{fn.__doc__ or ''}"
+    )
+    method.__signature__ = sig.replace(parameters=params)  # type: ignore[attr-defined]
+    return method
 
-    def trunc_normal(
-        self,
-        shape: Shape,
-        mean: Real = 0.0,
-        std: Real = 1.0,
-        a: Real = -2.0,
-        b: Real = 2.0,
-        *,
-        key: Key | None = None,
-        dtype: DType = "float32",
-        shard: Shard = None,
-        threads: int | None = None,
-    ) -> np.ndarray:
-        """Like :func:`sow.trunc_normal`; uses the next counter key unless ``key`` is given."""
-        return self._call(
-            _init.trunc_normal, key, shape, mean, std, a, b, dtype=dtype, shard=shard,
-            threads=threads,
-        )
 
-    def trunc_normal_(
-        self,
-        out: np.ndarray,
-        mean: Real = 0.0,
-        std: Real = 1.0,
-        a: Real = -2.0,
-        b: Real = 2.0,
-        *,
-        key: Key | None = None,
-        global_shape: Shape | None = None,
-        shard: Shard = None,
-        threads: int | None = None,
-    ) -> np.ndarray:
-        """Like :func:`sow.trunc_normal_`; uses the next counter key unless ``key`` is given."""
-        return self._call(
-            _init.trunc_normal_, key, out, mean, std, a, b, global_shape=global_shape, shard=shard,
-            threads=threads,
-        )
-
-    def xavier_uniform(
-        self,
-        shape: Shape,
-        gain: Real = 1.0,
-        *,
-        key: Key | None = None,
-        dtype: DType = "float32",
-        shard: Shard = None,
-        threads: int | None = None,
-        fan_in: int | None = None,
-        fan_out: int | None = None,
-        layout: str = "torch",
-    ) -> np.ndarray:
-        """Like :func:`sow.xavier_uniform`; uses the next counter key unless ``key`` is given."""
-        return self._call(
-            _init.xavier_uniform, key, shape, gain, dtype=dtype, shard=shard, threads=threads,
-            fan_in=fan_in, fan_out=fan_out, layout=layout,
-        )
-
-    def xavier_uniform_(
-        self,
-        out: np.ndarray,
-        gain: Real = 1.0,
-        *,
-        key: Key | None = None,
-        global_shape: Shape | None = None,
-        shard: Shard = None,
-        threads: int | None = None,
-        fan_in: int | None = None,
-        fan_out: int | None = None,
-        layout: str = "torch",
-    ) -> np.ndarray:
-        """Like :func:`sow.xavier_uniform_`; uses the next counter key unless ``key`` is given."""
-        return self._call(
-            _init.xavier_uniform_, key, out, gain, global_shape=global_shape, shard=shard,
-            threads=threads, fan_in=fan_in, fan_out=fan_out, layout=layout,
-        )
-
-    def xavier_normal(
-        self,
-        shape: Shape,
-        gain: Real = 1.0,
-        *,
-        key: Key | None = None,
-        dtype: DType = "float32",
-        shard: Shard = None,
-        threads: int | None = None,
-        fan_in: int | None = None,
-        fan_out: int | None = None,
-        layout: str = "torch",
-    ) -> np.ndarray:
-        """Like :func:`sow.xavier_normal`; uses the next counter key unless ``key`` is given."""
-        return self._call(
-            _init.xavier_normal, key, shape, gain, dtype=dtype, shard=shard, threads=threads,
-            fan_in=fan_in, fan_out=fan_out, layout=layout,
-        )
-
-    def xavier_normal_(
-        self,
-        out: np.ndarray,
-        gain: Real = 1.0,
-        *,
-        key: Key | None = None,
-        global_shape: Shape | None = None,
-        shard: Shard = None,
-        threads: int | None = None,
-        fan_in: int | None = None,
-        fan_out: int | None = None,
-        layout: str = "torch",
-    ) -> np.ndarray:
-        """Like :func:`sow.xavier_normal_`; uses the next counter key unless ``key`` is given."""
-        return self._call(
-            _init.xavier_normal_, key, out, gain, global_shape=global_shape, shard=shard,
-            threads=threads, fan_in=fan_in, fan_out=fan_out, layout=layout,
-        )
-
-    def kaiming_uniform(
-        self,
-        shape: Shape,
-        a: Real = 0.0,
-        mode: str = "fan_in",
-        nonlinearity: str = "leaky_relu",
-        *,
-        key: Key | None = None,
-        dtype: DType = "float32",
-        shard: Shard = None,
-        threads: int | None = None,
-        fan_in: int | None = None,
-        fan_out: int | None = None,
-        layout: str = "torch",
-    ) -> np.ndarray:
-        """Like :func:`sow.kaiming_uniform`; uses the next counter key unless ``key`` is given."""
-        return self._call(
-            _init.kaiming_uniform, key, shape, a, mode, nonlinearity, dtype=dtype, shard=shard,
-            threads=threads, fan_in=fan_in, fan_out=fan_out, layout=layout,
-        )
-
-    def kaiming_uniform_(
-        self,
-        out: np.ndarray,
-        a: Real = 0.0,
-        mode: str = "fan_in",
-        nonlinearity: str = "leaky_relu",
-        *,
-        key: Key | None = None,
-        global_shape: Shape | None = None,
-        shard: Shard = None,
-        threads: int | None = None,
-        fan_in: int | None = None,
-        fan_out: int | None = None,
-        layout: str = "torch",
-    ) -> np.ndarray:
-        """Like :func:`sow.kaiming_uniform_`; uses the next counter key unless ``key`` is given."""
-        return self._call(
-            _init.kaiming_uniform_, key, out, a, mode, nonlinearity, global_shape=global_shape,
-            shard=shard, threads=threads, fan_in=fan_in, fan_out=fan_out, layout=layout,
-        )
-
-    def kaiming_normal(
-        self,
-        shape: Shape,
-        a: Real = 0.0,
-        mode: str = "fan_in",
-        nonlinearity: str = "leaky_relu",
-        *,
-        key: Key | None = None,
-        dtype: DType = "float32",
-        shard: Shard = None,
-        threads: int | None = None,
-        fan_in: int | None = None,
-        fan_out: int | None = None,
-        layout: str = "torch",
-    ) -> np.ndarray:
-        """Like :func:`sow.kaiming_normal`; uses the next counter key unless ``key`` is given."""
-        return self._call(
-            _init.kaiming_normal, key, shape, a, mode, nonlinearity, dtype=dtype, shard=shard,
-            threads=threads, fan_in=fan_in, fan_out=fan_out, layout=layout,
-        )
-
-    def kaiming_normal_(
-        self,
-        out: np.ndarray,
-        a: Real = 0.0,
-        mode: str = "fan_in",
-        nonlinearity: str = "leaky_relu",
-        *,
-        key: Key | None = None,
-        global_shape: Shape | None = None,
-        shard: Shard = None,
-        threads: int | None = None,
-        fan_in: int | None = None,
-        fan_out: int | None = None,
-        layout: str = "torch",
-    ) -> np.ndarray:
-        """Like :func:`sow.kaiming_normal_`; uses the next counter key unless ``key`` is given."""
-        return self._call(
-            _init.kaiming_normal_, key, out, a, mode, nonlinearity, global_shape=global_shape,
-            shard=shard, threads=threads, fan_in=fan_in, fan_out=fan_out, layout=layout,
-        )
-
-    def lecun_uniform(
-        self,
-        shape: Shape,
-        *,
-        key: Key | None = None,
-        dtype: DType = "float32",
-        shard: Shard = None,
-        threads: int | None = None,
-        fan_in: int | None = None,
-        fan_out: int | None = None,
-        layout: str = "torch",
-    ) -> np.ndarray:
-        """Like :func:`sow.lecun_uniform`; uses the next counter key unless ``key`` is given."""
-        return self._call(
-            _init.lecun_uniform, key, shape, dtype=dtype, shard=shard, threads=threads,
-            fan_in=fan_in, fan_out=fan_out, layout=layout,
-        )
-
-    def lecun_uniform_(
-        self,
-        out: np.ndarray,
-        *,
-        key: Key | None = None,
-        global_shape: Shape | None = None,
-        shard: Shard = None,
-        threads: int | None = None,
-        fan_in: int | None = None,
-        fan_out: int | None = None,
-        layout: str = "torch",
-    ) -> np.ndarray:
-        """Like :func:`sow.lecun_uniform_`; uses the next counter key unless ``key`` is given."""
-        return self._call(
-            _init.lecun_uniform_, key, out, global_shape=global_shape, shard=shard,
-            threads=threads, fan_in=fan_in, fan_out=fan_out, layout=layout,
-        )
-
-    def lecun_normal(
-        self,
-        shape: Shape,
-        *,
-        key: Key | None = None,
-        dtype: DType = "float32",
-        shard: Shard = None,
-        threads: int | None = None,
-        fan_in: int | None = None,
-        fan_out: int | None = None,
-        layout: str = "torch",
-    ) -> np.ndarray:
-        """Like :func:`sow.lecun_normal`; uses the next counter key unless ``key`` is given."""
-        return self._call(
-            _init.lecun_normal, key, shape, dtype=dtype, shard=shard, threads=threads,
-            fan_in=fan_in, fan_out=fan_out, layout=layout,
-        )
-
-    def lecun_normal_(
-        self,
-        out: np.ndarray,
-        *,
-        key: Key | None = None,
-        global_shape: Shape | None = None,
-        shard: Shard = None,
-        threads: int | None = None,
-        fan_in: int | None = None,
-        fan_out: int | None = None,
-        layout: str = "torch",
-    ) -> np.ndarray:
-        """Like :func:`sow.lecun_normal_`; uses the next counter key unless ``key`` is given."""
-        return self._call(
-            _init.lecun_normal_, key, out, global_shape=global_shape, shard=shard, threads=threads,
-            fan_in=fan_in, fan_out=fan_out, layout=layout,
-        )
-
-    def variance_scaling(
-        self,
-        shape: Shape,
-        scale: Real = 1.0,
-        mode: str = "fan_in",
-        distribution: str = "truncated_normal",
-        *,
-        key: Key | None = None,
-        dtype: DType = "float32",
-        shard: Shard = None,
-        threads: int | None = None,
-        fan_in: int | None = None,
-        fan_out: int | None = None,
-        layout: str = "torch",
-    ) -> np.ndarray:
-        """Like :func:`sow.variance_scaling`; uses the next counter key unless ``key`` is given."""
-        return self._call(
-            _init.variance_scaling, key, shape, scale, mode, distribution, dtype=dtype,
-            shard=shard, threads=threads, fan_in=fan_in, fan_out=fan_out, layout=layout,
-        )
-
-    def variance_scaling_(
-        self,
-        out: np.ndarray,
-        scale: Real = 1.0,
-        mode: str = "fan_in",
-        distribution: str = "truncated_normal",
-        *,
-        key: Key | None = None,
-        global_shape: Shape | None = None,
-        shard: Shard = None,
-        threads: int | None = None,
-        fan_in: int | None = None,
-        fan_out: int | None = None,
-        layout: str = "torch",
-    ) -> np.ndarray:
-        """Like :func:`sow.variance_scaling_`; uses the next counter key unless ``key`` given."""
-        return self._call(
-            _init.variance_scaling_, key, out, scale, mode, distribution,
-            global_shape=global_shape, shard=shard, threads=threads, fan_in=fan_in,
-            fan_out=fan_out, layout=layout,
-        )
-
-    def sparse(
-        self,
-        shape: Shape,
-        sparsity: Real,
-        std: Real = 0.01,
-        *,
-        key: Key | None = None,
-        dtype: DType = "float32",
-        shard: Shard = None,
-        threads: int | None = None,
-    ) -> np.ndarray:
-        """Like :func:`sow.sparse`; uses the next counter key unless ``key`` is given."""
-        return self._call(
-            _init.sparse, key, shape, sparsity, std, dtype=dtype, shard=shard, threads=threads,
-        )
-
-    def sparse_(
-        self,
-        out: np.ndarray,
-        sparsity: Real,
-        std: Real = 0.01,
-        *,
-        key: Key | None = None,
-        global_shape: Shape | None = None,
-        shard: Shard = None,
-        threads: int | None = None,
-    ) -> np.ndarray:
-        """Like :func:`sow.sparse_`; uses the next counter key unless ``key`` is given."""
-        return self._call(
-            _init.sparse_, key, out, sparsity, std, global_shape=global_shape, shard=shard,
-            threads=threads,
-        )
+# One method per random initializer and its in-place form, generated from the module-level
+# functions so that signatures, defaults and docs cannot drift apart.
+for _name in _init.RANDOM_INITIALIZERS:
+    for _n in (_name, _name + "_"):
+        setattr(Generator, _n, _method(_n))
+del _name, _n
