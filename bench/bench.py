@@ -309,7 +309,7 @@ def parse_list(s: str, allowed, conv=str):
 
 
 def fmt_ms(s):
-    return "-" if s is None else (f"{s * 1e3:9.2f}" if s < 10 else f"{s * 1e3:9.0f}")
+    return f"{'-':>9}" if s is None else (f"{s * 1e3:9.2f}" if s < 10 else f"{s * 1e3:9.0f}")
 
 
 def fmt_x(x):

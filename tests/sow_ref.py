@@ -182,8 +182,8 @@ def normal_input_f64(X):
 
 def uniform_from_words(words32, low, high, dtype):
     """Exact uniform(low, high) values (stream-format §5) for float32 or float64."""
-    mid = (low + high) / 2.0
-    half = (high - low) / 2.0
+    mid = low / 2.0 + high / 2.0  # float64, halves first (no overflow for finite bounds)
+    half = high / 2.0 - low / 2.0
     if np.dtype(dtype) == np.float64:
         s = sym_uniform_f64(words64(words32))
         return np.float64(mid) + np.float64(half) * s

@@ -23,7 +23,6 @@ from sow import _core
 SENTINEL = -123.0
 BAD = (ValueError, TypeError)
 
-
 def sentinel(shape=(6, 5), dtype=np.float32):
     return np.full(shape, SENTINEL, dtype=dtype)
 
@@ -93,6 +92,31 @@ def test_fans_need_two_dims(name, fn, shape):
     inplace = getattr(sow, name + "_")
     with refused(r"\bout\b|\bshape\b", ValueError, out):
         inplace(out, seed=1)
+
+
+RANK_CALLS = [
+    lambda: sow.eye((3,)),
+    lambda: sow.eye((3, 3, 3)),
+    lambda: sow.dirac((3, 3)),
+    lambda: sow.dirac((2, 2, 2, 2, 2, 2)),
+    lambda: sow.sparse((3, 4, 5), 0.1, seed=1),
+    lambda: sow.sparse((9,), 0.1, seed=1),
+    lambda: sow.xavier_uniform((7,), seed=1),
+    lambda: sow.kaiming_uniform((), seed=1),
+    lambda: sow.lecun_normal((7,), seed=1),
+    lambda: sow.variance_scaling((7,), seed=1),
+    lambda: sow.calculate_fan_in_and_fan_out((4,)),
+]
+
+
+def test_rank_errors_raise_value_error():
+    for call in RANK_CALLS:
+        with pytest.raises(ValueError):
+            call()
+    out = sentinel((2, 3, 4, 5, 2, 2))
+    for call in (sow.eye_, sow.dirac_, lambda o: sow.sparse_(o, 0.1, seed=1), lambda o: sow.xavier_normal_(o[0, 0, 0, 0, 0], seed=1)):
+        with refused(None, ValueError, out):
+            call(out)
 
 
 def test_calculate_fans_need_two_dims():

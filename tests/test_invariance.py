@@ -33,7 +33,7 @@ DISTS = {
         lambda s, **k: sow.trunc_normal(s, 0.0, 1.0, 3.0, 4.0, **k),
         lambda o, **k: sow.trunc_normal_(o, 0.0, 1.0, 3.0, 4.0, **k),
     ),
-    "trunc_normal_deep": (  # float32 path switches to float64 formulas beyond ~15 sigma
+    "trunc_normal_deep": (  # float32 path switches to float64 formulas (Phi(beta) < 2^-100)
         lambda s, **k: sow.trunc_normal(s, 0.0, 1.0, -21.0, -20.0, **k),
         lambda o, **k: sow.trunc_normal_(o, 0.0, 1.0, -21.0, -20.0, **k),
     ),
@@ -241,6 +241,17 @@ TILINGS_3D = {
     "irregular": [[0, 1, 6], [0, 3, 7], [0, 6, 10, 11]],
     "one_element": [list(range(7)), list(range(8)), list(range(12))],
 }
+
+
+def test_shard_unit_trailing_dimension_minimal():
+    # Regression (found by this file): a shard whose trailing dimension(s) have size 1 while the
+    # global ones do not was filled with consecutive global indices along its innermost non-unit
+    # dimension (e.g. column shard (37, 1) of a (37, 53) tensor got row 0's values).
+    full = sow.uniform((4, 3), seed=1)
+    np.testing.assert_array_equal(sow.uniform((4, 3), seed=1, shard=(slice(0, 4), slice(1, 2))), full[:, 1:2])
+    out = np.empty((2, 1, 1), dtype=np.float32)
+    sow.normal_(out, seed=2, global_shape=(5, 3, 2), shard=((1, 2, 1), (2, 1, 1)))
+    np.testing.assert_array_equal(out, sow.normal((5, 3, 2), seed=2)[1:3, 2:3, 1:2])
 
 
 def check_tiling(shape, cuts, alloc, inplace, is_random, dtype):

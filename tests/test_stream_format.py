@@ -103,6 +103,15 @@ def test_uniform_derived_exact(seed, key, low, high, shape, dtype):
     assert np.all(out >= low) and np.all(out <= high)
 
 
+def test_uniform_huge_finite_bounds_float64():
+    # §5: mid and half are computed halves first, "so no finite bounds overflow".
+    low, high = -1.7e308, 1.7e308
+    out = sow.uniform((257,), low, high, seed=3, key=4, dtype="float64")
+    expected = ref.uniform_from_words(words_for(3, 4, 257, "float64"), low, high, "float64")
+    np.testing.assert_array_equal(ref.bits_of(out), ref.bits_of(expected))
+    assert np.all(np.isfinite(out)) and out.min() >= low and out.max() <= high
+
+
 def test_uniform_symmetric_extremes_float32():
     # x >> 8 == 0 gives s = -(1 - 2^-24); x >> 8 == 2^24 - 1 gives s = 1 - 2^-24: never +-1 exactly.
     s = ref.sym_uniform_f32(np.array([0, 255, 0xFFFFFF00, 0xFFFFFFFF], dtype=np.uint32))
@@ -187,7 +196,10 @@ TRUNC_CASES = [
     (0.0, 1.0, -4.0, -3.0),  # lower tail
     (1.0, 2.0, -1e6, 1.5),  # one-sided
     (0.0, 1.0, 10.0, 11.0),  # deep tail
-    (0.0, 1.0, -21.0, -20.0),  # beyond 15 sigma: float32 path uses the float64 formulas
+    (0.0, 1.0, -21.0, -20.0),  # Phi(beta) < 2^-100: float32 path uses the float64 formulas
+    (0.0, 1.0, 11.6, 12.5),  # just past that switch (Phi(-11.6) = 2e-31), mirrored
+    (0.0, 1.0, -12.0, -11.0),  # just before it (Phi(-11) = 2e-28): float32 formulas
+    (0.0, 1.0, 36.0, 37.0),  # near the refusal limit
     (0.0, 1.0, 0.0, 1e-3),  # tight interval at the mode
     (5.0, 0.5, 4.0, 7.0),
 ]
@@ -435,9 +447,9 @@ GOLDEN = {
     'uniform|bfloat16|0|0': '3eff 3fda 3fab 3f82 3f1f 3fd0',
     "uniform|bfloat16|18446744073709551615|'layers.3.mlp.w1'": '3fa5 3eaa 3ea5 3e0e 3d66 3ed5',
     'uniform|bfloat16|1234567|1099511627781': '3f55 3f74 3e59 3fa2 3fab be86',
-    'normal|float32|0|0': 'bda1f00d 3ea031db 3f1aa727 3f79c3ce 3c235898 3ebbf762',
-    "normal|float32|18446744073709551615|'layers.3.mlp.w1'": '3f260cde be4f3bc8 be56f886 beb8343d bede90f1 be0e8e0a',
-    'normal|float32|1234567|1099511627781': '3fb1fb8c 3f89ed33 be98c42a 3f2be171 3f1b9282 bf50bd7e',
+    'normal|float32|0|0': 'bda1f00f 3ea031dd 3f1aa727 3f79c3cc 3c2358a0 3ebbf762',
+    "normal|float32|18446744073709551615|'layers.3.mlp.w1'": '3f260cde be4f3bca be56f888 beb8343d bede90f3 be0e8e0c',
+    'normal|float32|1234567|1099511627781': '3fb1fb8d 3f89ed34 be98c42b 3f2be172 3f1b9284 bf50bd81',
     'normal|float64|0|0': '3fd4063b7bf02aba 3fef3879994bc6f9 bfc2d14da05e81ac bff265a549c3358c bfdeb04da69c9fcc bfe7ee6fb0803b7b',
     "normal|float64|18446744073709551615|'layers.3.mlp.w1'": 'bfc9e77936e2af47 bfd7068797c0e8bc 3fedc456238e1f38 bfde2e01333605d6 bfba1069f2d6ac72 bfca1d529ba329c9',
     'normal|float64|1234567|1099511627781': '3ff13da650c12f30 3fe57c2e3cc699c5 bfec357a0594d1f4 3ff9954c348c061d bff1423755355ff8 3fe1347cc15eb307',
@@ -447,9 +459,9 @@ GOLDEN = {
     'normal|bfloat16|0|0': 'bda2 3ea0 3f1b 3f7a 3c23 3ebc',
     "normal|bfloat16|18446744073709551615|'layers.3.mlp.w1'": '3f26 be4f be57 beb8 bedf be0f',
     'normal|bfloat16|1234567|1099511627781': '3fb2 3f8a be99 3f2c 3f1c bf51',
-    'trunc_normal|float32|0|0': 'bb9fddcd 3cb360de 3c43dcb2 3ba730f8 bb20de1a 3c9fdb4d',
-    "trunc_normal|float32|18446744073709551615|'layers.3.mlp.w1'": '3c32372d bc06b87d bc0a1107 bc4c0549 bc6ca1a2 bbd5641d',
-    'trunc_normal|float32|1234567|1099511627781': '3accd352 3b804386 bc311887 3c29b545 3c4262f3 bcc59ad0',
+    'trunc_normal|float32|0|0': 'bb9fddcf 3cb360de 3c43dcb3 3ba730f8 bb20de1a 3c9fdb4d',
+    "trunc_normal|float32|18446744073709551615|'layers.3.mlp.w1'": '3c32372e bc06b87f bc0a1108 bc4c054a bc6ca1a1 bbd56420',
+    'trunc_normal|float32|1234567|1099511627781': '3accd350 3b804387 bc311887 3c29b546 3c4262f4 bcc59ad2',
     'trunc_normal|float64|0|0': '3f966c1c22a2ed6e 3f74e61fd95e816c bf7b8a4adac1e74e bfa014d0440b7aac bf8fff5f97753e04 bf9704b707546a09',
     "trunc_normal|float64|18446744073709551615|'layers.3.mlp.w1'": 'bf80d7101d3d4738 bf8980a931d5e621 3f776791f471605f bf8f91c9910ef1b0 bf7683dd5f3d85cc bf80ee5a60d6349e',
     'trunc_normal|float64|1234567|1099511627781': '3f7008711fd0691e 3f8536a8754f63cd bf9a4d5c16c2a88e 3f49495beb0ba655 bf9eba2beb1a72a0 3f8c1edd5d9b8bfb',
@@ -483,9 +495,9 @@ GOLDEN = {
     'xavier_uniform|bfloat16|0|0': 'bd4d 3e41 3def 3d56 bccf 3e32',
     "xavier_uniform|bfloat16|18446744073709551615|'layers.3.mlp.w1'": '3ddc bda9 bdad bdf8 be0d bd88',
     'xavier_uniform|bfloat16|1234567|1099511627781': '3c84 3d25 bdda 3dd2 3ded be4d',
-    'xavier_normal|float32|0|0': 'bd15b05a 3d31f35c 3dd2b2dc 3e36fde2 bc968406 3d5f4ac1',
-    "xavier_normal|float32|18446744073709551615|'layers.3.mlp.w1'": '3de54e7b bd7cc316 bd818a03 bdc02aa5 bddf7b8c bd47f691',
-    'xavier_normal|float32|1234567|1099511627781': '3e86d7cc 3e4c49cc bda680ca 3deed355 3dd4331e be3f4c53',
+    'xavier_normal|float32|0|0': 'bd15b05b 3d31f35e 3dd2b2dd 3e36fde1 bc968405 3d5f4ac1',
+    "xavier_normal|float32|18446744073709551615|'layers.3.mlp.w1'": '3de54e7b bd7cc319 bd818a04 bdc02aa5 bddf7b8d bd47f692',
+    'xavier_normal|float32|1234567|1099511627781': '3e86d7cc 3e4c49cd bda680cb 3deed356 3dd43321 be3f4c55',
     'xavier_normal|float64|0|0': '3fa63e6b90e0ecf1 3fc6dfbc14a65949 bfa9cf6e6391110a bfd052f9de2c6a68 bfbe46c739a46d8c bfc625e83c7d93d2',
     "xavier_normal|float64|18446744073709551615|'layers.3.mlp.w1'": 'bfaf9862f355c88d bfb8055490c745d3 3fc5aff2b9c262a1 bfbddc69782c19a9 bfa5165f7d3d7fdb bfafc458554146b0',
     'xavier_normal|float64|1234567|1099511627781': '3fc9893954d2e9c6 3fbdda6ad62a1fa0 bfc9a3d152ec6cb2 3fd393ff83b6393c bfceca26182d58c5 3fb6dd87c38af00c',
@@ -507,9 +519,9 @@ GOLDEN = {
     'kaiming_uniform|bfloat16|0|0': 'bccd 3dc1 3d70 3cd6 bc50 3db3',
     "kaiming_uniform|bfloat16|18446744073709551615|'layers.3.mlp.w1'": '3d5c bd2a bd2e bd78 bd8d bd08',
     'kaiming_uniform|bfloat16|1234567|1099511627781': '3c05 3ca5 bd5b 3d52 3d6e bdce',
-    'kaiming_normal|float32|0|0': 'bd80fa5c 3d995456 3e358be6 3e9dac4e bd01b0bf 3dc065bc',
-    "kaiming_normal|float32|18446744073709551615|'layers.3.mlp.w1'": '3e45946d bdd9ca3d bddf3b74 be259418 be408fc8 bdac4bdc',
-    'kaiming_normal|float32|1234567|1099511627781': '3ee85f4d 3eb005e5 be0f773d 3e4dc81e 3e36d6fe bea4d488',
+    'kaiming_normal|float32|0|0': 'bd80fa5d 3d995458 3e358be7 3e9dac4d bd01b0bf 3dc065bc',
+    "kaiming_normal|float32|18446744073709551615|'layers.3.mlp.w1'": '3e45946d bdd9ca3f bddf3b76 be259418 be408fc9 bdac4bdd',
+    'kaiming_normal|float32|1234567|1099511627781': '3ee85f4e 3eb005e6 be0f773e 3e4dc81f 3e36d700 bea4d48a',
     'kaiming_normal|float64|0|0': '3fb32a8aedccb7e8 3fd3b589ad07b0a0 bfb63d3adb7abab7 bfdc218cab882393 bfca166249849644 bfd3156bd9e3c5bb',
     "kaiming_normal|float64|18446744073709551615|'layers.3.mlp.w1'": 'bfbb3947e903fd00 bfc4b282fd2a07f4 3fd2afc87470dce3 bfc9babc074ecc24 bfb22b74db7d2133 bfbb5f284795d763',
     'kaiming_normal|float64|1234567|1099511627781': '3fd600bc8b4d5678 3fc9b9040bf0a165 bfd617a695fa0e20 3fe0de8a4cde7ad4 bfda8794010b0b79 3fc3b3a3700d5461',
@@ -519,9 +531,9 @@ GOLDEN = {
     'kaiming_normal|bfloat16|0|0': 'bd81 3d99 3e36 3e9e bd02 3dc0',
     "kaiming_normal|bfloat16|18446744073709551615|'layers.3.mlp.w1'": '3e46 bdda bddf be26 be41 bdac',
     'kaiming_normal|bfloat16|1234567|1099511627781': '3ee8 3eb0 be0f 3e4e 3e37 bea5',
-    'lecun_normal|float32|0|0': 'bd45bc06 3e5dde4a 3df241ae 3d4ecb5f bcc6f909 3e45b8ef',
-    "lecun_normal|float32|18446744073709551615|'layers.3.mlp.w1'": '3ddc6e14 bda6a1e2 bdaac551 bdfc5900 be12576d bd83f806',
-    'lecun_normal|float32|1234567|1099511627781': '3c7d57d6 3d1ea561 bddb0b89 3dd1e849 3df06e75 be746979',
+    'lecun_normal|float32|0|0': 'bd45bc09 3e5dde4a 3df241af 3d4ecb5f bcc6f909 3e45b8ef',
+    "lecun_normal|float32|18446744073709551615|'layers.3.mlp.w1'": '3ddc6e16 bda6a1e5 bdaac552 bdfc5901 be12576c bd83f808',
+    'lecun_normal|float32|1234567|1099511627781': '3c7d57d5 3d1ea562 bddb0b89 3dd1e84b 3df06e76 be74697a',
     'lecun_normal|float64|0|0': '3fcbbbc9a91776c9 3fa9d96cd712dfef bfb108289c4cf7b7 bfd3e3f9dfc59563 bfc3c9d8486ace19 bfcc788a738d8cd8',
     "lecun_normal|float64|18446744073709551615|'layers.3.mlp.w1'": 'bfb4d43ce9f67ca9 bfbf8b2013b6b96f 3facf2cfe898586d bfc38612a5df9ecc bfabd92b60fd2c96 bfb4f10b7a683069',
     'lecun_normal|float64|1234567|1099511627781': '3fa3d4ac85972200 3fba3d08f85aba28 bfd04427e7918d53 3f7f46b9526e7b62 bfd300ba675f1f8c 3fc1640a8b071bac',
@@ -543,9 +555,9 @@ GOLDEN = {
     'variance_scaling_uniform|bfloat16|0|0': 'bd91 3e88 3e29 3d97 bd13 3e7c',
     "variance_scaling_uniform|bfloat16|18446744073709551615|'layers.3.mlp.w1'": '3e1b bdf0 bdf5 be2f be47 bdc0',
     'variance_scaling_uniform|bfloat16|1234567|1099511627781': '3cbb 3d69 be1a 3e14 3e28 be91',
-    'sparse|float32|0|0': 'bb27a6ca 3b474e00 00000000 3c4cf362 baa893dd 00000000',
-    "sparse|float32|18446744073709551615|'layers.3.mlp.w1'": '3c006963 bb8d8bf7 00000000 bbd73a00 00000000 bb5ff56e',
-    'sparse|float32|1234567|1099511627781': '3c97062b 3c64cd87 bbba7bc2 3c05be06 00000000 bc564100',
+    'sparse|float32|0|0': 'bb27a6cb 3b474e02 00000000 3c4cf361 baa893dc 00000000',
+    "sparse|float32|18446744073709551615|'layers.3.mlp.w1'": '3c006963 bb8d8bf9 00000000 bbd73a00 00000000 bb5ff56f',
+    'sparse|float32|1234567|1099511627781': '3c97062c 3c64cd89 bbba7bc4 3c05be07 00000000 bc564102',
     'sparse|float64|0|0': '3f68e9c02762510e 3f899e6c4016787b 0000000000000000 bf9248740313068a bf80f46f90eb708c 0000000000000000',
     "sparse|float64|18446744073709551615|'layers.3.mlp.w1'": 'bf71b17f17a0adc0 bf7ae73ffe4fd353 0000000000000000 bf80b8dee722efa6 0000000000000000 bf71ca1cfc8af463',
     'sparse|float64|1234567|1099511627781': '3f8c99b0d9e1fb97 3f80b7c0f2cfe8c0 bf8cb779cd83acf1 3f95ed7018a32163 0000000000000000 3f799bf4372af860',

@@ -11,8 +11,16 @@
 #include "sow/fill.hpp"
 #include "sow/key.hpp"
 #include "sow/philox.hpp"
+#if defined(SOW_HAVE_LAPACK)
+#include "sow/orthogonal.hpp"
+#endif
+#if defined(SOW_HAVE_CUDA)
+#include "sow/cuda.hpp"
+#endif
 
 namespace py = pybind11;
+
+void sow_bind_init(py::module_& m);  // bindings_init.cpp: initializer formulas (sow/init.hpp)
 
 namespace {
 
@@ -63,6 +71,119 @@ py::tuple philox(const std::vector<std::uint32_t>& ctr, const std::vector<std::u
   return py::make_tuple(r.v[0], r.v[1], r.v[2], r.v[3]);
 }
 
+#if defined(SOW_HAVE_CUDA)
+// CUDA: `stream` is a cudaStream_t as an int (0 = legacy default stream), `device` the CUDA
+// ordinal the output lives on; the call switches to it for the launch and back.
+class cuda_device_scope {
+ public:
+  explicit cuda_device_scope(int device) {
+    const int n = sow::cuda_device_count();
+    if (n == 0) return;  // the sow call validates its arguments, then reports "no CUDA device"
+    if (device < 0 || device >= n)
+      throw std::invalid_argument("CUDA device " + std::to_string(device) + " does not exist (" +
+                                  std::to_string(n) + " visible)");
+    prev_ = sow::cuda_current_device();
+    if (prev_ != device) sow::cuda_set_device(device);
+  }
+  ~cuda_device_scope() {
+    if (prev_ >= 0) {
+      try {
+        sow::cuda_set_device(prev_);
+      } catch (...) {
+      }
+    }
+  }
+  cuda_device_scope(const cuda_device_scope&) = delete;
+  cuda_device_scope& operator=(const cuda_device_scope&) = delete;
+
+ private:
+  int prev_ = -1;
+};
+
+sow::fill_target make_target(std::uintptr_t addr, const std::string& dtype, const std::vector<std::int64_t>& shape,
+                             const std::vector<std::int64_t>& strides, const std::vector<std::int64_t>& global_shape,
+                             const std::vector<std::int64_t>& offsets) {
+  sow::fill_target t;
+  t.data = reinterpret_cast<void*>(addr);
+  t.type = sow::parse_dtype(dtype);
+  t.shape = shape;
+  t.strides = strides;
+  t.global_shape = global_shape;
+  t.offsets = offsets;
+  return t;
+}
+
+void fill_cuda(std::uintptr_t addr, const std::string& dtype, const std::vector<std::int64_t>& shape,
+               const std::vector<std::int64_t>& strides, const std::vector<std::int64_t>& global_shape,
+               const std::vector<std::int64_t>& offsets, const std::string& dist, const std::vector<double>& params,
+               std::uint64_t seed, std::uint64_t key, std::uint32_t domain, std::uintptr_t stream, int device) {
+  const sow::fill_target t = make_target(addr, dtype, shape, strides, global_shape, offsets);
+  const sow::dist d = make_dist(dist, params);
+  py::gil_scoped_release release;
+  const cuda_device_scope scope(device);
+  sow::fill_cuda(t, d, seed, key, reinterpret_cast<void*>(stream), domain);
+}
+
+// items: sequence of (addr, dtype, shape, strides, global_shape, offsets, dist, params, key,
+// domain), each as for fill_cuda (global_shape/offsets may be empty: the whole tensor).
+void fill_cuda_batch(const py::sequence& items, std::uint64_t seed, std::uintptr_t stream, int device) {
+  const std::size_t n = items.size();
+  std::vector<std::vector<std::int64_t>> dims(4 * n);
+  std::vector<sow::cuda_batch_item> batch(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    const py::tuple it = items[i].cast<py::tuple>();
+    if (it.size() != 10)
+      throw std::invalid_argument(
+          "fill_cuda_batch: each item is (addr, dtype, shape, strides, global_shape, offsets, dist, params, key, domain)");
+    for (std::size_t j = 0; j < 4; ++j) dims[4 * i + j] = it[2 + j].cast<std::vector<std::int64_t>>();
+    sow::fill_target& t = batch[i].target;
+    t.data = reinterpret_cast<void*>(it[0].cast<std::uintptr_t>());
+    t.type = sow::parse_dtype(it[1].cast<std::string>());
+    t.shape = dims[4 * i];
+    t.strides = dims[4 * i + 1];
+    t.global_shape = dims[4 * i + 2];
+    t.offsets = dims[4 * i + 3];
+    batch[i].d = make_dist(it[6].cast<std::string>(), it[7].cast<std::vector<double>>());
+    batch[i].key = it[8].cast<std::uint64_t>();
+    batch[i].domain = it[9].cast<std::uint32_t>();
+  }
+  py::gil_scoped_release release;
+  const cuda_device_scope scope(device);
+  sow::fill_cuda_batch(batch, seed, reinterpret_cast<void*>(stream));
+}
+
+void scatter_cuda(std::uintptr_t addr, const std::string& dtype, const std::vector<std::int64_t>& byte_offsets,
+                  double value, std::uintptr_t stream, int device) {
+  const sow::dtype t = sow::parse_dtype(dtype);
+  py::gil_scoped_release release;
+  const cuda_device_scope scope(device);
+  sow::scatter_cuda(reinterpret_cast<void*>(addr), t, byte_offsets, value, reinterpret_cast<void*>(stream));
+}
+
+void sparse_keys_cuda(std::uintptr_t addr, std::uint64_t rows, std::uint64_t cols, std::uint64_t c0, std::uint64_t nc,
+                      std::uint64_t seed, std::uint64_t key, std::uintptr_t stream, int device) {
+  py::gil_scoped_release release;
+  const cuda_device_scope scope(device);
+  sow::sparse_keys_cuda(reinterpret_cast<std::uint64_t*>(addr), rows, cols, c0, nc, seed, key,
+                        reinterpret_cast<void*>(stream));
+}
+#endif
+
+#if defined(SOW_HAVE_LAPACK)
+// Orthogonal initialization (docs/orthogonal.md): the whole tensor, no shard.
+void orthogonal(std::uintptr_t addr, const std::string& dtype, const std::vector<std::int64_t>& shape,
+                const std::vector<std::int64_t>& strides, double gain, std::uint64_t seed, std::uint64_t key,
+                std::int64_t blocks, int threads) {
+  sow::fill_target t;
+  t.data = reinterpret_cast<void*>(addr);
+  t.type = sow::parse_dtype(dtype);
+  t.shape = shape;
+  t.strides = strides;
+  py::gil_scoped_release release;
+  sow::orthogonal(t, gain, seed, key, blocks, threads);
+}
+#endif
+
 }  // namespace
 
 PYBIND11_MODULE(_core, m) {
@@ -78,4 +199,30 @@ PYBIND11_MODULE(_core, m) {
   m.def("available_isas", &sow::available_isas);
   m.def("set_isa", &sow::set_isa, py::arg("name"));
   m.def("hardware_threads", &sow::hardware_threads);
+  sow_bind_init(m);
+#if defined(SOW_HAVE_LAPACK)
+  m.attr("has_lapack") = true;
+  m.def("orthogonal", &orthogonal, py::arg("addr"), py::arg("dtype"), py::arg("shape"), py::arg("strides"),
+        py::arg("gain"), py::arg("seed"), py::arg("key"), py::arg("blocks"), py::arg("threads"));
+  m.def("lapack_info", &sow::lapack_info);
+#else
+  m.attr("has_lapack") = false;
+#endif
+#if defined(SOW_HAVE_CUDA)
+  m.attr("has_cuda") = true;
+  m.def("cuda_device_count", &sow::cuda_device_count);
+  m.def("cuda_unavailable_reason", [] { return std::string(sow::cuda_unavailable_reason()); });
+  m.def("fill_cuda", &fill_cuda, py::arg("addr"), py::arg("dtype"), py::arg("shape"), py::arg("strides"),
+        py::arg("global_shape"), py::arg("offsets"), py::arg("dist"), py::arg("params"), py::arg("seed"),
+        py::arg("key"), py::arg("domain"), py::arg("stream"), py::arg("device"));
+  m.def("fill_cuda_batch", &fill_cuda_batch, py::arg("items"), py::arg("seed"), py::arg("stream"), py::arg("device"));
+  m.def("scatter_cuda", &scatter_cuda, py::arg("addr"), py::arg("dtype"), py::arg("byte_offsets"), py::arg("value"),
+        py::arg("stream"), py::arg("device"));
+  m.def("sparse_keys_cuda", &sparse_keys_cuda, py::arg("addr"), py::arg("rows"), py::arg("cols"), py::arg("c0"),
+        py::arg("nc"), py::arg("seed"), py::arg("key"), py::arg("stream"), py::arg("device"));
+#else
+  m.attr("has_cuda") = false;
+  m.def("cuda_device_count", [] { return 0; });
+  m.def("cuda_unavailable_reason", [] { return std::string("sow was built without CUDA support"); });
+#endif
 }

@@ -18,6 +18,11 @@ See :mod:`sow.init` for the arguments all initializers share.
 
 from __future__ import annotations
 
+try:  # loads libscipy_openblas.so (the LAPACK of orthogonal) before _core, whatever the layout
+    import scipy_openblas32 as _scipy_openblas32  # noqa: F401
+except ImportError:  # pragma: no cover - a dependency; _core's RPATH may still find it
+    pass
+
 try:
     from . import _core
 except ImportError as _e:  # pragma: no cover - depends on the installation
@@ -32,10 +37,13 @@ except ImportError as _e:  # pragma: no cover - depends on the installation
 from typing import Final
 
 from ._fans import calculate_fan_in_and_fan_out, calculate_gain
+from ._batch import Spec, init_batch
 from .generator import Generator
 from .init import (
     constant,
     constant_,
+    delta_orthogonal,
+    delta_orthogonal_,
     dirac,
     dirac_,
     eye,
@@ -52,6 +60,8 @@ from .init import (
     normal_,
     ones,
     ones_,
+    orthogonal,
+    orthogonal_,
     sparse,
     sparse_,
     trunc_normal,
@@ -79,6 +89,14 @@ if getattr(_core, "STREAM_FORMAT", STREAM_FORMAT) != STREAM_FORMAT:  # pragma: n
     )
 
 
+def cuda_available() -> bool:
+    """True when this build of sow has CUDA kernels and a CUDA device is visible (then
+    ``device="cuda"`` and in-place fills of CUDA arrays work)."""
+    from ._device import cuda_available as _available
+
+    return _available()
+
+
 def key_hash(s: str) -> int:
     """The 64-bit key a string names: FNV-1a 64 over its UTF-8 bytes
     (``h = 0xcbf29ce484222325; h = (h ^ byte) * 0x100000001b3 mod 2**64`` per byte)."""
@@ -93,6 +111,7 @@ __all__ = [
     "__version__",
     "STREAM_FORMAT",
     "Generator",
+    "Spec", "init_batch", "cuda_available",
     "key_hash",
     "calculate_gain",
     "calculate_fan_in_and_fan_out",
@@ -112,4 +131,6 @@ __all__ = [
     "lecun_normal", "lecun_normal_",
     "variance_scaling", "variance_scaling_",
     "sparse", "sparse_",
+    "orthogonal", "orthogonal_",
+    "delta_orthogonal", "delta_orthogonal_",
 ]

@@ -28,3 +28,63 @@ def isa() -> str: ...
 def available_isas() -> list[str]: ...
 def set_isa(name: str) -> None: ...
 def hardware_threads() -> int: ...
+
+# Initializer formulas (cpp/src/bindings_init.cpp over sow/init.hpp); ValueError with Python's
+# messages for bad values.
+TRUNCATED_NORMAL_STD: float
+def init_dist(
+    name: str,
+    global_shape: tuple[int, ...],
+    args: tuple[float | str, ...],
+    fan_in: int | None = None,
+    fan_out: int | None = None,
+    layout: str = "torch",
+) -> tuple[str, tuple[float, ...]]: ...
+def calculate_gain(nonlinearity: str, param: float | None = None) -> float: ...
+def calculate_fan_in_and_fan_out(shape: tuple[int, ...], layout: str = "torch") -> tuple[int, int]: ...
+def apply_sparse_zero_pattern(
+    addr: int,
+    dtype: str,
+    shape: tuple[int, ...],
+    strides: tuple[int, ...],
+    global_shape: tuple[int, ...],
+    offsets: tuple[int, ...],
+    sparsity: float,
+    seed: int,
+    key: int,
+) -> None: ...
+
+# CUDA (present when built with nvcc; has_cuda says so). stream: cudaStream_t as int (0 = legacy
+# default stream); device: CUDA ordinal of the output. Without a device: RuntimeError("no CUDA
+# device: ...") after argument validation.
+has_cuda: bool
+def cuda_device_count() -> int: ...
+def cuda_unavailable_reason() -> str: ...
+def fill_cuda(
+    addr: int,
+    dtype: str,
+    shape: tuple[int, ...],
+    strides: tuple[int, ...],
+    global_shape: tuple[int, ...],
+    offsets: tuple[int, ...],
+    dist: str,
+    params: tuple[float, ...],
+    seed: int,
+    key: int,
+    domain: int,
+    stream: int,
+    device: int,
+) -> None: ...
+def fill_cuda_batch(
+    items: list[tuple[int, str, tuple[int, ...], tuple[int, ...], tuple[int, ...], tuple[int, ...],
+                      str, tuple[float, ...], int, int]],
+    seed: int,
+    stream: int,
+    device: int,
+) -> None: ...
+def scatter_cuda(
+    addr: int, dtype: str, byte_offsets: list[int], value: float, stream: int, device: int
+) -> None: ...
+def sparse_keys_cuda(
+    addr: int, rows: int, cols: int, c0: int, nc: int, seed: int, key: int, stream: int, device: int
+) -> None: ...

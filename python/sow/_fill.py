@@ -42,6 +42,12 @@ def fill(
     assert len(params) == DISTS[dist] and len(out.shape) == len(global_shape) == len(offsets)
     if out.size == 0:
         return
+    if out.device is not None:  # CUDA memory: same semantics, on out's device and stream
+        _core.fill_cuda(
+            out.addr, out.dtype, out.shape, out.strides, tuple(global_shape), tuple(offsets),
+            dist, tuple(float(p) for p in params), seed, key, domain, out.stream, out.device,
+        )
+        return
     _core.fill(
         out.addr, out.dtype, out.shape, out.strides, tuple(global_shape), tuple(offsets),
         dist, tuple(float(p) for p in params), seed, key, threads, domain,

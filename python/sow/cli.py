@@ -172,6 +172,10 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         t1 = time.perf_counter()
         np.save(args.output, arr)
         print(f"save:     {(time.perf_counter() - t1) * 1e3:.2f} ms -> {args.output}")
+        if arr.dtype.name == "bfloat16":
+            # .npy has no bfloat16 type code: the file holds the raw 2-byte values.
+            print("note:     bfloat16 is stored as raw 2-byte values; load with "
+                  "np.load(path).view(ml_dtypes.bfloat16)")
     return 0
 
 

@@ -29,27 +29,28 @@ anything is written.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from contextvars import ContextVar
+from dataclasses import dataclass, replace
 from typing import Any, Final, Union
 
 import numpy as np
 
-from . import _fill
+from . import _core, _device, _fill
 from ._dtypes import numpy_dtype, parse_dtype
-from ._fans import calculate_fan_in_and_fan_out, calculate_gain, fans_for, pick_fan
+from ._fans import LAYOUTS, calculate_fan_in_and_fan_out, calculate_gain
 from ._out import OutBuffer, check_out
+from ._orthogonal import delta_orthogonal, delta_orthogonal_, orthogonal, orthogonal_
 from ._shard import parse_shard
-from ._sparse import MAX_ROWS, apply_zero_pattern
+from ._sparse import apply_zero_pattern
 from ._validate import (
-    check_choice,
     check_key,
     check_positive_int,
     check_real,
     check_seed,
     check_shape,
     check_threads,
+    is_int,
 )
 
 __all__ = [
@@ -59,6 +60,7 @@ __all__ = [
     "kaiming_uniform", "kaiming_uniform_", "kaiming_normal", "kaiming_normal_",
     "lecun_uniform", "lecun_uniform_", "lecun_normal", "lecun_normal_",
     "variance_scaling", "variance_scaling_", "sparse", "sparse_",
+    "orthogonal", "orthogonal_", "delta_orthogonal", "delta_orthogonal_",
     "calculate_gain", "calculate_fan_in_and_fan_out",
     "RANDOM_INITIALIZERS", "DETERMINISTIC_INITIALIZERS",
 ]
@@ -70,13 +72,13 @@ Shard = Any  # None | Sequence[slice] | tuple[Sequence[int], Sequence[int]]
 Real = Union[int, float]
 
 #: std of N(0, 1) truncated to [-2, 2] (JAX/Keras/TF's variance correction).
-TRUNCATED_NORMAL_STD: Final = 0.87962566103423978
+TRUNCATED_NORMAL_STD: Final = _core.TRUNCATED_NORMAL_STD  # 0.87962566103423978
 
 #: Allocating initializers that take ``seed``/``key``/``threads`` (each also has an in-place form).
 RANDOM_INITIALIZERS: Final = (
     "uniform", "normal", "trunc_normal", "xavier_uniform", "xavier_normal",
     "kaiming_uniform", "kaiming_normal", "lecun_uniform", "lecun_normal",
-    "variance_scaling", "sparse",
+    "variance_scaling", "sparse", "orthogonal", "delta_orthogonal",
 )
 #: Allocating initializers that use no random stream.
 DETERMINISTIC_INITIALIZERS: Final = ("constant", "ones", "zeros", "eye", "dirac")
@@ -95,22 +97,28 @@ class _Target:
     sizes: tuple[int, ...]
     dtype: str
     buf: OutBuffer | None  # None: allocate on materialize()
+    device: int | None = None  # where materialize() allocates: None = NumPy, N = CuPy on cuda:N
 
     def materialize(self) -> OutBuffer:
         if self.buf is not None:
             return self.buf
+        if self.device is not None:
+            return check_out(_device.cuda_empty(self.sizes, self.dtype, self.device))
         return check_out(np.empty(self.sizes, dtype=numpy_dtype(self.dtype)))
 
 
-def _new(shape: Any, dtype: Any, shard: Any) -> _Target:
+def _new(shape: Any, dtype: Any, shard: Any, device: Any = None) -> _Target:
     gshape = check_shape(shape)
     name = parse_dtype(dtype)
     offsets, sizes = parse_shard(shard, gshape)
-    return _Target(gshape, offsets, sizes, name, None)
+    dev = _device.parse_device(device)
+    if dev is not None and name == "bfloat16":
+        _device.cuda_empty((0,), name, dev)  # raises: CuPy has no bfloat16
+    return _Target(gshape, offsets, sizes, name, None, dev)
 
 
-def _into(out: Any, global_shape: Any, shard: Any) -> _Target:
-    buf = check_out(out)
+def _into(out: Any, global_shape: Any, shard: Any, stream: Any = None) -> _Target:
+    buf = check_out(out, stream)
     if shard is None:
         if global_shape is None:
             gshape = check_shape(buf.shape, "out.shape")
@@ -134,8 +142,17 @@ def _into(out: Any, global_shape: Any, shard: Any) -> _Target:
     return _Target(gshape, offsets, sizes, buf.dtype, buf)
 
 
+#: When set (by sow.init_batch), _random and _write_constant record what they would write
+#: instead of writing it, so a batch is planned by exactly the code of the single calls.
+_recording: ContextVar[list[Any] | None] = ContextVar("sow_init_recording", default=None)
+
+
 def _random(t: _Target, dist: _Dist, seed: Any, key: Any, threads: Any) -> np.ndarray:
     s, k, th = check_seed(seed), check_key(key), check_threads(threads)
+    rec = _recording.get()
+    if rec is not None:
+        rec.append((t, dist[0], tuple(dist[1]), s, k, th))
+        return None  # type: ignore[return-value]
     buf = t.materialize()
     _fill.fill(buf, t.global_shape, t.offsets, dist[0], dist[1], s, k, th)
     return buf.array
@@ -145,79 +162,74 @@ def _random(t: _Target, dist: _Dist, seed: Any, key: Any, threads: Any) -> np.nd
 # Distributions (validated parameters -> _core.fill arguments)
 
 
-def _finite(v: float, what: str) -> float:
-    if not math.isfinite(v):
-        raise ValueError(f"{what} is too large: the derived parameter {v!r} is not finite")
+# The formulas (fans, gains, scaled stds, the zero-std and overflow rules) and the value checks
+# live in C++ (cpp/src/init.cpp, sow/init.hpp) and are reached through _core.init_dist; this
+# layer checks types and converts Python numbers, so both languages give the same bits and errors.
+
+_I64_MAX: Final = (1 << 63) - 1
+
+
+def _core_dist(name: str, t: _Target | None, args: tuple[Any, ...], fan_in: int | None = None,
+               fan_out: int | None = None, layout: str = "torch") -> _Dist:
+    gshape = () if t is None else t.global_shape
+    dist, params = _core.init_dist(name, gshape, args, fan_in, fan_out, layout)
+    return dist, tuple(params)
+
+
+def _fan_arg(value: Any, name: str) -> int | None:
+    """Type check of a fan override (the value check, >= 1, is the C++ one)."""
+    if value is None:
+        return None
+    if not is_int(value):
+        raise TypeError(f"{name} must be a positive int, got {type(value).__name__} {value!r}")
+    v = int(value)
+    if v > _I64_MAX:
+        raise ValueError(f"{name} must be at most 2**63 - 1, got {v}")
+    if v < -_I64_MAX:
+        raise ValueError(f"{name} must be a positive int, got {v}")
     return v
 
 
+def _scaled(name: str, t: _Target, args: tuple[Any, ...], fan_in: Any, fan_out: Any, layout: Any) -> _Dist:
+    fi, fo = _fan_arg(fan_in, "fan_in"), _fan_arg(fan_out, "fan_out")
+    if not isinstance(layout, str):
+        raise TypeError(f"layout must be a str, one of {list(LAYOUTS)}, got {layout!r}")
+    return _core_dist(name, t, args, fi, fo, layout)
+
+
 def _uniform_dist(a: Any, b: Any) -> _Dist:
-    lo, hi = check_real(a, "a"), check_real(b, "b")
-    if not lo < hi:
-        raise ValueError(f"a must be less than b, got a={lo!r}, b={hi!r}")
-    _finite((hi - lo) / 2, "b - a")
-    return "uniform", (lo, hi)
-
-
-def _symmetric_uniform(bound: float, what: str) -> _Dist:
-    """U(-bound, bound); a zero bound is the constant 0 (the same values, no empty interval)."""
-    _finite(bound, what)
-    return ("constant", (0.0,)) if bound == 0 else ("uniform", (-bound, bound))
-
-
-def _normal_of(mean: float, std: float, what: str) -> _Dist:
-    """N(mean, std^2); std == 0 is the constant mean (mean + 0·z, the same values)."""
-    _finite(std, what)
-    return ("constant", (mean,)) if std == 0 else ("normal", (mean, std))
+    return _core_dist("uniform", None, (check_real(a, "a"), check_real(b, "b")))
 
 
 def _normal_dist(mean: Any, std: Any) -> _Dist:
-    return _normal_of(check_real(mean, "mean"), check_real(std, "std", min_value=0.0), "std")
+    return _core_dist("normal", None, (check_real(mean, "mean"), check_real(std, "std")))
 
 
 def _trunc_dist(mean: Any, std: Any, a: Any, b: Any) -> _Dist:
-    m = check_real(mean, "mean")
-    s = check_real(std, "std", min_value=0.0, min_inclusive=False)
-    lo, hi = check_real(a, "a"), check_real(b, "b")
-    if not lo < hi:
-        raise ValueError(f"a must be less than b, got a={lo!r}, b={hi!r}")
-    return "trunc_normal", (m, s, lo, hi)
-
-
-def _check_gain(gain: Any) -> float:
-    return check_real(gain, "gain", min_value=0.0)
-
-
-def _xavier_std(t: _Target, gain: Any, fan_in: Any, fan_out: Any, layout: Any) -> float:
-    g = _check_gain(gain)
-    f = fans_for(t.global_shape, ("fan_in", "fan_out"), layout, fan_in, fan_out)
-    return g * math.sqrt(2.0 / float(f["fan_in"] + f["fan_out"]))
+    m, s = check_real(mean, "mean"), check_real(std, "std")
+    return _core_dist("trunc_normal", None, (m, s, check_real(a, "a"), check_real(b, "b")))
 
 
 def _xavier_uniform_dist(t: _Target, gain: Any, fan_in: Any, fan_out: Any, layout: Any) -> _Dist:
-    std = _xavier_std(t, gain, fan_in, fan_out, layout)
-    return _symmetric_uniform(math.sqrt(3.0) * std, "gain")
+    return _scaled("xavier_uniform", t, (check_real(gain, "gain"),), fan_in, fan_out, layout)
 
 
 def _xavier_normal_dist(t: _Target, gain: Any, fan_in: Any, fan_out: Any, layout: Any) -> _Dist:
-    return _normal_of(0.0, _xavier_std(t, gain, fan_in, fan_out, layout), "gain")
+    return _scaled("xavier_normal", t, (check_real(gain, "gain"),), fan_in, fan_out, layout)
 
 
 _KAIMING_MODES: Final = ["fan_in", "fan_out"]
 
 
-def _kaiming_std(
-    t: _Target, a: Any, mode: Any, nonlinearity: Any, fan_in: Any, fan_out: Any, layout: Any
-) -> float:
+def _kaiming_dist(
+    name: str, t: _Target, a: Any, mode: Any, nonlinearity: Any, fan_in: Any, fan_out: Any, layout: Any
+) -> _Dist:
     slope = check_real(a, "a")
     if not isinstance(mode, str):
         raise TypeError(f"mode must be a str, one of {_KAIMING_MODES}, got {mode!r}")
-    mode = mode.lower()
-    if mode not in _KAIMING_MODES:
-        raise ValueError(f"Mode {mode} not supported, please use one of {_KAIMING_MODES}")
-    gain = calculate_gain(nonlinearity, slope)
-    fan = fans_for(t.global_shape, (mode,), layout, fan_in, fan_out)[mode]
-    return gain / math.sqrt(fan)
+    if not isinstance(nonlinearity, str):
+        raise ValueError(f"Unsupported nonlinearity {nonlinearity}")
+    return _scaled(name, t, (slope, mode, nonlinearity), fan_in, fan_out, layout)
 
 
 _VS_MODES: Final = ("fan_in", "fan_out", "fan_avg")
@@ -227,17 +239,11 @@ _VS_DISTRIBUTIONS: Final = ("uniform", "normal", "truncated_normal", "untruncate
 def _variance_scaling_dist(
     t: _Target, scale: Any, mode: Any, distribution: Any, fan_in: Any, fan_out: Any, layout: Any
 ) -> _Dist:
-    s = check_real(scale, "scale", min_value=0.0, min_inclusive=False)
-    mode = check_choice(mode, "mode", _VS_MODES)
-    distribution = check_choice(distribution, "distribution", _VS_DISTRIBUTIONS)
-    n = pick_fan(t.global_shape, mode, layout, fan_in, fan_out)
-    variance = s / n
-    if distribution == "uniform":
-        return _symmetric_uniform(math.sqrt(3.0 * variance), "scale")
-    if distribution in ("normal", "untruncated_normal"):
-        return _normal_of(0.0, math.sqrt(variance), "scale")
-    std = _finite(math.sqrt(variance) / TRUNCATED_NORMAL_STD, "scale")
-    return "trunc_normal", (0.0, std, -2.0 * std, 2.0 * std)
+    s = check_real(scale, "scale")
+    for value, what, choices in ((mode, "mode", _VS_MODES), (distribution, "distribution", _VS_DISTRIBUTIONS)):
+        if not isinstance(value, str):
+            raise TypeError(f"{what} must be a str, one of {list(choices)}, got {value!r}")
+    return _scaled("variance_scaling", t, (s, mode, distribution), fan_in, fan_out, layout)
 
 
 # --------------------------------------------------------------------------------------------
@@ -246,50 +252,52 @@ def _variance_scaling_dist(
 
 def uniform(
     shape: Shape, a: Real = 0.0, b: Real = 1.0, *, seed: int, key: Key = 0,
-    dtype: DType = "float32", shard: Shard = None, threads: int | None = None,
+    dtype: DType = "float32", shard: Shard = None, threads: int | None = None, device: Any = None,
 ) -> np.ndarray:
     """Uniform values in [a, b] (torch ``uniform_``; defaults a=0.0, b=1.0; requires a < b).
 
     ``v = (a+b)/2 + (b-a)/2 · s`` with ``s`` uniform in (-1, 1) (stream-format.md §5).
     """
-    t = _new(shape, dtype, shard)
+    t = _new(shape, dtype, shard, device)
     return _random(t, _uniform_dist(a, b), seed, key, threads)
 
 
 def uniform_(
     out: np.ndarray, a: Real = 0.0, b: Real = 1.0, *, seed: int, key: Key = 0,
     global_shape: Shape | None = None, shard: Shard = None, threads: int | None = None,
+    stream: Any = None,
 ) -> np.ndarray:
     """In-place :func:`uniform`: fill ``out`` with U(a, b) and return it."""
-    t = _into(out, global_shape, shard)
+    t = _into(out, global_shape, shard, stream)
     return _random(t, _uniform_dist(a, b), seed, key, threads)
 
 
 def normal(
     shape: Shape, mean: Real = 0.0, std: Real = 1.0, *, seed: int, key: Key = 0,
-    dtype: DType = "float32", shard: Shard = None, threads: int | None = None,
+    dtype: DType = "float32", shard: Shard = None, threads: int | None = None, device: Any = None,
 ) -> np.ndarray:
     """Normal values N(mean, std²) (torch ``normal_``; defaults mean=0.0, std=1.0; std >= 0).
 
     ``v = mean + std · Φ⁻¹(p)`` by inverse CDF, one stream word per float32 element.
     """
-    t = _new(shape, dtype, shard)
+    t = _new(shape, dtype, shard, device)
     return _random(t, _normal_dist(mean, std), seed, key, threads)
 
 
 def normal_(
     out: np.ndarray, mean: Real = 0.0, std: Real = 1.0, *, seed: int, key: Key = 0,
     global_shape: Shape | None = None, shard: Shard = None, threads: int | None = None,
+    stream: Any = None,
 ) -> np.ndarray:
     """In-place :func:`normal`: fill ``out`` with N(mean, std²) and return it."""
-    t = _into(out, global_shape, shard)
+    t = _into(out, global_shape, shard, stream)
     return _random(t, _normal_dist(mean, std), seed, key, threads)
 
 
 def trunc_normal(
     shape: Shape, mean: Real = 0.0, std: Real = 1.0, a: Real = -2.0, b: Real = 2.0, *,
     seed: int, key: Key = 0, dtype: DType = "float32", shard: Shard = None,
-    threads: int | None = None,
+    threads: int | None = None, device: Any = None,
 ) -> np.ndarray:
     """N(mean, std²) truncated to [a, b] (torch ``trunc_normal_``).
 
@@ -298,17 +306,17 @@ def trunc_normal(
     std > 0 and a < b. Sampled by the exact inverse CDF (no rejection loop), so deep-tail and
     narrow intervals keep full precision.
     """
-    t = _new(shape, dtype, shard)
+    t = _new(shape, dtype, shard, device)
     return _random(t, _trunc_dist(mean, std, a, b), seed, key, threads)
 
 
 def trunc_normal_(
     out: np.ndarray, mean: Real = 0.0, std: Real = 1.0, a: Real = -2.0, b: Real = 2.0, *,
     seed: int, key: Key = 0, global_shape: Shape | None = None, shard: Shard = None,
-    threads: int | None = None,
+    threads: int | None = None, stream: Any = None,
 ) -> np.ndarray:
     """In-place :func:`trunc_normal`: fill ``out`` and return it."""
-    t = _into(out, global_shape, shard)
+    t = _into(out, global_shape, shard, stream)
     return _random(t, _trunc_dist(mean, std, a, b), seed, key, threads)
 
 
@@ -319,12 +327,12 @@ def trunc_normal_(
 def xavier_uniform(
     shape: Shape, gain: Real = 1.0, *, seed: int, key: Key = 0, dtype: DType = "float32",
     shard: Shard = None, threads: int | None = None, fan_in: int | None = None,
-    fan_out: int | None = None, layout: str = "torch",
+    fan_out: int | None = None, layout: str = "torch", device: Any = None,
 ) -> np.ndarray:
     """Xavier/Glorot uniform (torch ``xavier_uniform_``): U(-B, B) with
     ``std = gain·sqrt(2/(fan_in+fan_out))`` and ``B = sqrt(3)·std``
     (= gain·sqrt(6/(fan_in+fan_out))). Default gain=1.0 (>= 0)."""
-    t = _new(shape, dtype, shard)
+    t = _new(shape, dtype, shard, device)
     return _random(t, _xavier_uniform_dist(t, gain, fan_in, fan_out, layout), seed, key, threads)
 
 
@@ -332,21 +340,22 @@ def xavier_uniform_(
     out: np.ndarray, gain: Real = 1.0, *, seed: int, key: Key = 0,
     global_shape: Shape | None = None, shard: Shard = None, threads: int | None = None,
     fan_in: int | None = None, fan_out: int | None = None, layout: str = "torch",
+    stream: Any = None,
 ) -> np.ndarray:
     """In-place :func:`xavier_uniform`."""
-    t = _into(out, global_shape, shard)
+    t = _into(out, global_shape, shard, stream)
     return _random(t, _xavier_uniform_dist(t, gain, fan_in, fan_out, layout), seed, key, threads)
 
 
 def xavier_normal(
     shape: Shape, gain: Real = 1.0, *, seed: int, key: Key = 0, dtype: DType = "float32",
     shard: Shard = None, threads: int | None = None, fan_in: int | None = None,
-    fan_out: int | None = None, layout: str = "torch",
+    fan_out: int | None = None, layout: str = "torch", device: Any = None,
 ) -> np.ndarray:
     """Xavier/Glorot normal (torch ``xavier_normal_``, *untruncated*): N(0, std²) with
     ``std = gain·sqrt(2/(fan_in+fan_out))``. Default gain=1.0 (>= 0). (JAX/Keras
     ``glorot_normal`` is truncated: use ``variance_scaling(shape, 1.0, "fan_avg")``.)"""
-    t = _new(shape, dtype, shard)
+    t = _new(shape, dtype, shard, device)
     return _random(t, _xavier_normal_dist(t, gain, fan_in, fan_out, layout), seed, key, threads)
 
 
@@ -354,9 +363,10 @@ def xavier_normal_(
     out: np.ndarray, gain: Real = 1.0, *, seed: int, key: Key = 0,
     global_shape: Shape | None = None, shard: Shard = None, threads: int | None = None,
     fan_in: int | None = None, fan_out: int | None = None, layout: str = "torch",
+    stream: Any = None,
 ) -> np.ndarray:
     """In-place :func:`xavier_normal`."""
-    t = _into(out, global_shape, shard)
+    t = _into(out, global_shape, shard, stream)
     return _random(t, _xavier_normal_dist(t, gain, fan_in, fan_out, layout), seed, key, threads)
 
 
@@ -364,54 +374,54 @@ def kaiming_uniform(
     shape: Shape, a: Real = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu", *,
     seed: int, key: Key = 0, dtype: DType = "float32", shard: Shard = None,
     threads: int | None = None, fan_in: int | None = None, fan_out: int | None = None,
-    layout: str = "torch",
+    layout: str = "torch", device: Any = None,
 ) -> np.ndarray:
     """Kaiming/He uniform (torch ``kaiming_uniform_``): U(-bound, bound) with
     ``gain = calculate_gain(nonlinearity, a)``, ``std = gain/sqrt(fan)``, ``bound = sqrt(3)·std``;
     ``fan`` is fan_in or fan_out per ``mode``. Defaults a=0.0 (leaky_relu's negative slope),
     mode="fan_in", nonlinearity="leaky_relu" (so gain = sqrt(2)). torch's ``nn.Linear`` default
     is ``a=math.sqrt(5)``."""
-    t = _new(shape, dtype, shard)
-    std = _kaiming_std(t, a, mode, nonlinearity, fan_in, fan_out, layout)
-    return _random(t, _symmetric_uniform(math.sqrt(3.0) * std, "gain"), seed, key, threads)
+    t = _new(shape, dtype, shard, device)
+    dist = _kaiming_dist("kaiming_uniform", t, a, mode, nonlinearity, fan_in, fan_out, layout)
+    return _random(t, dist, seed, key, threads)
 
 
 def kaiming_uniform_(
     out: np.ndarray, a: Real = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu", *,
     seed: int, key: Key = 0, global_shape: Shape | None = None, shard: Shard = None,
     threads: int | None = None, fan_in: int | None = None, fan_out: int | None = None,
-    layout: str = "torch",
+    layout: str = "torch", stream: Any = None,
 ) -> np.ndarray:
     """In-place :func:`kaiming_uniform`."""
-    t = _into(out, global_shape, shard)
-    std = _kaiming_std(t, a, mode, nonlinearity, fan_in, fan_out, layout)
-    return _random(t, _symmetric_uniform(math.sqrt(3.0) * std, "gain"), seed, key, threads)
+    t = _into(out, global_shape, shard, stream)
+    dist = _kaiming_dist("kaiming_uniform", t, a, mode, nonlinearity, fan_in, fan_out, layout)
+    return _random(t, dist, seed, key, threads)
 
 
 def kaiming_normal(
     shape: Shape, a: Real = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu", *,
     seed: int, key: Key = 0, dtype: DType = "float32", shard: Shard = None,
     threads: int | None = None, fan_in: int | None = None, fan_out: int | None = None,
-    layout: str = "torch",
+    layout: str = "torch", device: Any = None,
 ) -> np.ndarray:
     """Kaiming/He normal (torch ``kaiming_normal_``, *untruncated*): N(0, std²) with
     ``std = calculate_gain(nonlinearity, a)/sqrt(fan)``. Defaults as :func:`kaiming_uniform`.
     (JAX/Keras ``he_normal`` is truncated: ``variance_scaling(shape, 2.0, "fan_in")``.)"""
-    t = _new(shape, dtype, shard)
-    std = _kaiming_std(t, a, mode, nonlinearity, fan_in, fan_out, layout)
-    return _random(t, _normal_of(0.0, std, "gain"), seed, key, threads)
+    t = _new(shape, dtype, shard, device)
+    dist = _kaiming_dist("kaiming_normal", t, a, mode, nonlinearity, fan_in, fan_out, layout)
+    return _random(t, dist, seed, key, threads)
 
 
 def kaiming_normal_(
     out: np.ndarray, a: Real = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu", *,
     seed: int, key: Key = 0, global_shape: Shape | None = None, shard: Shard = None,
     threads: int | None = None, fan_in: int | None = None, fan_out: int | None = None,
-    layout: str = "torch",
+    layout: str = "torch", stream: Any = None,
 ) -> np.ndarray:
     """In-place :func:`kaiming_normal`."""
-    t = _into(out, global_shape, shard)
-    std = _kaiming_std(t, a, mode, nonlinearity, fan_in, fan_out, layout)
-    return _random(t, _normal_of(0.0, std, "gain"), seed, key, threads)
+    t = _into(out, global_shape, shard, stream)
+    dist = _kaiming_dist("kaiming_normal", t, a, mode, nonlinearity, fan_in, fan_out, layout)
+    return _random(t, dist, seed, key, threads)
 
 
 def variance_scaling(
@@ -419,6 +429,7 @@ def variance_scaling(
     distribution: str = "truncated_normal", *, seed: int, key: Key = 0,
     dtype: DType = "float32", shard: Shard = None, threads: int | None = None,
     fan_in: int | None = None, fan_out: int | None = None, layout: str = "torch",
+    device: Any = None,
 ) -> np.ndarray:
     """Variance scaling (JAX ``variance_scaling`` / Keras ``VarianceScaling``).
 
@@ -433,7 +444,7 @@ def variance_scaling(
     Note Keras maps ``"normal"`` to truncated; sow follows JAX. Fans default to
     ``layout="torch"``; pass ``layout="jax"`` for JAX/Keras ``(..., in, out)`` kernels.
     """
-    t = _new(shape, dtype, shard)
+    t = _new(shape, dtype, shard, device)
     dist = _variance_scaling_dist(t, scale, mode, distribution, fan_in, fan_out, layout)
     return _random(t, dist, seed, key, threads)
 
@@ -443,9 +454,10 @@ def variance_scaling_(
     distribution: str = "truncated_normal", *, seed: int, key: Key = 0,
     global_shape: Shape | None = None, shard: Shard = None, threads: int | None = None,
     fan_in: int | None = None, fan_out: int | None = None, layout: str = "torch",
+    stream: Any = None,
 ) -> np.ndarray:
     """In-place :func:`variance_scaling`."""
-    t = _into(out, global_shape, shard)
+    t = _into(out, global_shape, shard, stream)
     dist = _variance_scaling_dist(t, scale, mode, distribution, fan_in, fan_out, layout)
     return _random(t, dist, seed, key, threads)
 
@@ -453,11 +465,11 @@ def variance_scaling_(
 def lecun_uniform(
     shape: Shape, *, seed: int, key: Key = 0, dtype: DType = "float32", shard: Shard = None,
     threads: int | None = None, fan_in: int | None = None, fan_out: int | None = None,
-    layout: str = "torch",
+    layout: str = "torch", device: Any = None,
 ) -> np.ndarray:
     """LeCun uniform (JAX/Keras): U(-L, L), ``L = sqrt(3/fan_in)``
     (= ``variance_scaling(shape, 1.0, "fan_in", "uniform")``)."""
-    t = _new(shape, dtype, shard)
+    t = _new(shape, dtype, shard, device)
     dist = _variance_scaling_dist(t, 1.0, "fan_in", "uniform", fan_in, fan_out, layout)
     return _random(t, dist, seed, key, threads)
 
@@ -465,10 +477,10 @@ def lecun_uniform(
 def lecun_uniform_(
     out: np.ndarray, *, seed: int, key: Key = 0, global_shape: Shape | None = None,
     shard: Shard = None, threads: int | None = None, fan_in: int | None = None,
-    fan_out: int | None = None, layout: str = "torch",
+    fan_out: int | None = None, layout: str = "torch", stream: Any = None,
 ) -> np.ndarray:
     """In-place :func:`lecun_uniform`."""
-    t = _into(out, global_shape, shard)
+    t = _into(out, global_shape, shard, stream)
     dist = _variance_scaling_dist(t, 1.0, "fan_in", "uniform", fan_in, fan_out, layout)
     return _random(t, dist, seed, key, threads)
 
@@ -476,12 +488,12 @@ def lecun_uniform_(
 def lecun_normal(
     shape: Shape, *, seed: int, key: Key = 0, dtype: DType = "float32", shard: Shard = None,
     threads: int | None = None, fan_in: int | None = None, fan_out: int | None = None,
-    layout: str = "torch",
+    layout: str = "torch", device: Any = None,
 ) -> np.ndarray:
     """LeCun normal (JAX/Keras/Flax default kernel init): *truncated* normal N(0, σ²) cut at
     ±2σ with ``σ = sqrt(1/fan_in)/0.87962566103423978``
     (= ``variance_scaling(shape, 1.0, "fan_in", "truncated_normal")``)."""
-    t = _new(shape, dtype, shard)
+    t = _new(shape, dtype, shard, device)
     dist = _variance_scaling_dist(t, 1.0, "fan_in", "truncated_normal", fan_in, fan_out, layout)
     return _random(t, dist, seed, key, threads)
 
@@ -489,10 +501,10 @@ def lecun_normal(
 def lecun_normal_(
     out: np.ndarray, *, seed: int, key: Key = 0, global_shape: Shape | None = None,
     shard: Shard = None, threads: int | None = None, fan_in: int | None = None,
-    fan_out: int | None = None, layout: str = "torch",
+    fan_out: int | None = None, layout: str = "torch", stream: Any = None,
 ) -> np.ndarray:
     """In-place :func:`lecun_normal`."""
-    t = _into(out, global_shape, shard)
+    t = _into(out, global_shape, shard, stream)
     dist = _variance_scaling_dist(t, 1.0, "fan_in", "truncated_normal", fan_in, fan_out, layout)
     return _random(t, dist, seed, key, threads)
 
@@ -503,30 +515,32 @@ def lecun_normal_(
 
 def _sparse_prepare(t: _Target, sparsity: Any, std: Any) -> tuple[float, _Dist]:
     if len(t.global_shape) != 2:
-        raise ValueError("Only tensors with 2 dimensions are supported")
-    s = check_real(sparsity, "sparsity", min_value=0.0)
-    if not s < 1.0:
-        raise ValueError(f"sparsity must be in [0, 1), got {s!r}")
-    if t.global_shape[0] > MAX_ROWS:
-        raise ValueError(f"sparse supports at most 2**32 rows, got shape {t.global_shape}")
-    return s, _normal_of(0.0, check_real(std, "std", min_value=0.0), "std")
+        raise ValueError(f"Only tensors with 2 dimensions are supported (shape {t.global_shape})")
+    s = check_real(sparsity, "sparsity")
+    return s, _core_dist("sparse", t, (s, check_real(std, "std")))
 
 
 def _sparse_run(
     t: _Target, sparsity: Any, std: Any, seed: Any, key: Any, threads: Any
 ) -> np.ndarray:
     s, dist = _sparse_prepare(t, sparsity, std)
-    out = _random(t, dist, seed, key, threads)
+    buf = t.materialize()
+    _random(replace(t, buf=buf), dist, seed, key, threads)
     g = t.global_shape
+    if buf.host is None:
+        _device.cuda_zero_pattern(
+            buf, (g[0], g[1]), (t.offsets[0], t.offsets[1]), s, check_seed(seed), check_key(key)
+        )
+        return buf.array
     apply_zero_pattern(
-        out, (g[0], g[1]), (t.offsets[0], t.offsets[1]), s, check_seed(seed), check_key(key)
+        buf.host, (g[0], g[1]), (t.offsets[0], t.offsets[1]), s, check_seed(seed), check_key(key)
     )
-    return out
+    return buf.array
 
 
 def sparse(
     shape: Shape, sparsity: Real, std: Real = 0.01, *, seed: int, key: Key = 0,
-    dtype: DType = "float32", shard: Shard = None, threads: int | None = None,
+    dtype: DType = "float32", shard: Shard = None, threads: int | None = None, device: Any = None,
 ) -> np.ndarray:
     """Sparse 2-D matrix (torch ``sparse_``): N(0, std²) values (default std=0.01) with exactly
     ``ceil(sparsity·rows)`` zeros in every column, sparsity in [0, 1).
@@ -534,16 +548,17 @@ def sparse(
     Unlike torch, the zero pattern comes from the same (seed, key) (domain 1 of the stream,
     stream-format.md §7), so it is reproducible and shard-independent.
     """
-    t = _new(shape, dtype, shard)
+    t = _new(shape, dtype, shard, device)
     return _sparse_run(t, sparsity, std, seed, key, threads)
 
 
 def sparse_(
     out: np.ndarray, sparsity: Real, std: Real = 0.01, *, seed: int, key: Key = 0,
     global_shape: Shape | None = None, shard: Shard = None, threads: int | None = None,
+    stream: Any = None,
 ) -> np.ndarray:
     """In-place :func:`sparse`."""
-    t = _into(out, global_shape, shard)
+    t = _into(out, global_shape, shard, stream)
     return _sparse_run(t, sparsity, std, seed, key, threads)
 
 
@@ -565,91 +580,115 @@ def _constant_value(val: Any, dtype: str) -> Any:
 
 
 def _write_constant(t: _Target, value: Any) -> np.ndarray:
-    arr = t.materialize().array
-    arr[...] = value
-    return arr
+    rec = _recording.get()
+    if rec is not None:
+        rec.append((t, "constant", (float(value),), 0, 0, 0))
+        return None  # type: ignore[return-value]
+    buf = t.materialize()
+    if buf.host is None:  # device memory: a constant fill on the device (same rounding)
+        _fill.fill(buf, t.global_shape, t.offsets, "constant", (float(value),), 0, 0, 1)
+        return buf.array
+    buf.host[...] = value
+    return buf.array
 
 
 def constant(
-    shape: Shape, val: Real, *, dtype: DType = "float32", shard: Shard = None
+    shape: Shape, val: Real, *, dtype: DType = "float32", shard: Shard = None, device: Any = None,
 ) -> np.ndarray:
     """Every element ``val`` (torch ``constant_``), rounded to the dtype."""
-    t = _new(shape, dtype, shard)
+    t = _new(shape, dtype, shard, device)
     return _write_constant(t, _constant_value(val, t.dtype))
 
 
 def constant_(
-    out: np.ndarray, val: Real, *, global_shape: Shape | None = None, shard: Shard = None
+    out: np.ndarray, val: Real, *, global_shape: Shape | None = None, shard: Shard = None,
+    stream: Any = None,
 ) -> np.ndarray:
     """In-place :func:`constant`."""
-    t = _into(out, global_shape, shard)
+    t = _into(out, global_shape, shard, stream)
     return _write_constant(t, _constant_value(val, t.dtype))
 
 
-def ones(shape: Shape, *, dtype: DType = "float32", shard: Shard = None) -> np.ndarray:
+def ones(
+    shape: Shape, *, dtype: DType = "float32", shard: Shard = None, device: Any = None
+) -> np.ndarray:
     """Every element 1 (torch ``ones_``)."""
-    return _write_constant(_new(shape, dtype, shard), 1)
+    return _write_constant(_new(shape, dtype, shard, device), 1)
 
 
 def ones_(
-    out: np.ndarray, *, global_shape: Shape | None = None, shard: Shard = None
+    out: np.ndarray, *, global_shape: Shape | None = None, shard: Shard = None, stream: Any = None,
 ) -> np.ndarray:
     """In-place :func:`ones`."""
-    return _write_constant(_into(out, global_shape, shard), 1)
+    return _write_constant(_into(out, global_shape, shard, stream), 1)
 
 
-def zeros(shape: Shape, *, dtype: DType = "float32", shard: Shard = None) -> np.ndarray:
+def zeros(
+    shape: Shape, *, dtype: DType = "float32", shard: Shard = None, device: Any = None
+) -> np.ndarray:
     """Every element 0 (torch ``zeros_``)."""
-    return _write_constant(_new(shape, dtype, shard), 0)
+    return _write_constant(_new(shape, dtype, shard, device), 0)
 
 
 def zeros_(
-    out: np.ndarray, *, global_shape: Shape | None = None, shard: Shard = None
+    out: np.ndarray, *, global_shape: Shape | None = None, shard: Shard = None, stream: Any = None,
 ) -> np.ndarray:
     """In-place :func:`zeros`."""
-    return _write_constant(_into(out, global_shape, shard), 0)
+    return _write_constant(_into(out, global_shape, shard, stream), 0)
 
 
 def _set_ones(t: _Target, index: tuple[np.ndarray, ...]) -> np.ndarray:
     """Zero the target, then set the given *global* positions that fall in the shard to 1."""
-    arr = t.materialize().array
-    arr[...] = 0
-    if arr.size == 0 or len(index[0]) == 0:
-        return arr
+    buf = t.materialize()
+    _write_constant(replace(t, buf=buf), 0)
+    if buf.size == 0 or len(index[0]) == 0:
+        return buf.array
     keep = np.ones(len(index[0]), dtype=bool)
     for ix, o, n in zip(index, t.offsets, t.sizes):
         keep &= (ix >= o) & (ix < o + n)
     local = tuple(ix[keep] - o for ix, o in zip(index, t.offsets))
-    arr[local] = 1
-    return arr
+    if buf.host is None:  # device memory: scatter the ones on the device
+        offs = np.zeros(len(local[0]) if local else 0, dtype=np.int64)
+        for ix, st in zip(local, buf.strides):
+            offs += ix * st
+        if len(offs):
+            _device.require_cuda(buf.device)
+            from . import _core
+
+            _core.scatter_cuda(buf.addr, buf.dtype, offs.tolist(), 1.0, buf.stream, buf.device)
+        return buf.array
+    buf.host[local] = 1
+    return buf.array
 
 
 def _eye_run(t: _Target) -> np.ndarray:
     if len(t.global_shape) != 2:
-        raise ValueError("Only tensors with 2 dimensions are supported")
+        raise ValueError(f"Only tensors with 2 dimensions are supported (shape {t.global_shape})")
     (r0, c0), (nr, nc) = t.offsets, t.sizes
     lo, hi = max(r0, c0), min(r0 + nr, c0 + nc)
     d = np.arange(lo, max(lo, hi), dtype=np.int64)
     return _set_ones(t, (d, d))
 
 
-def eye(shape: Shape, *, dtype: DType = "float32", shard: Shard = None) -> np.ndarray:
+def eye(
+    shape: Shape, *, dtype: DType = "float32", shard: Shard = None, device: Any = None
+) -> np.ndarray:
     """Identity matrix (torch ``eye_``): 1 where row == column, else 0. 2-D only, rectangular
     allowed; other ranks raise ``ValueError("Only tensors with 2 dimensions are supported")``."""
-    return _eye_run(_new(shape, dtype, shard))
+    return _eye_run(_new(shape, dtype, shard, device))
 
 
 def eye_(
-    out: np.ndarray, *, global_shape: Shape | None = None, shard: Shard = None
+    out: np.ndarray, *, global_shape: Shape | None = None, shard: Shard = None, stream: Any = None,
 ) -> np.ndarray:
     """In-place :func:`eye`."""
-    return _eye_run(_into(out, global_shape, shard))
+    return _eye_run(_into(out, global_shape, shard, stream))
 
 
 def _dirac_run(t: _Target, groups: Any) -> np.ndarray:
     g = t.global_shape
     if len(g) not in (3, 4, 5):
-        raise ValueError("Only tensors with 3, 4, or 5 dimensions are supported")
+        raise ValueError(f"Only tensors with 3, 4, or 5 dimensions are supported (shape {g})")
     ng = check_positive_int(groups, "groups")
     if g[0] % ng != 0:
         raise ValueError("dim 0 must be divisible by groups")
@@ -662,18 +701,20 @@ def _dirac_run(t: _Target, groups: Any) -> np.ndarray:
 
 
 def dirac(
-    shape: Shape, groups: int = 1, *, dtype: DType = "float32", shard: Shard = None
+    shape: Shape, groups: int = 1, *, dtype: DType = "float32", shard: Shard = None,
+    device: Any = None,
 ) -> np.ndarray:
     """Dirac delta for convolution weights (torch ``dirac_``): zeros, then for each group ``g``
     and ``d < min(shape[0]//groups, shape[1])``, ``w[g·(shape[0]//groups) + d, d, k//2, ...] = 1``
     (``k//2`` the centre of each spatial dimension), so the convolution preserves its input
     channels. 3, 4 or 5 dimensions; ``shape[0]`` must be divisible by ``groups`` (default 1)."""
-    t = _new(shape, dtype, shard)
+    t = _new(shape, dtype, shard, device)
     return _dirac_run(t, groups)
 
 
 def dirac_(
-    out: np.ndarray, groups: int = 1, *, global_shape: Shape | None = None, shard: Shard = None
+    out: np.ndarray, groups: int = 1, *, global_shape: Shape | None = None, shard: Shard = None,
+    stream: Any = None,
 ) -> np.ndarray:
     """In-place :func:`dirac`."""
-    return _dirac_run(_into(out, global_shape, shard), groups)
+    return _dirac_run(_into(out, global_shape, shard, stream), groups)

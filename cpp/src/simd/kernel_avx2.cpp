@@ -29,6 +29,7 @@ struct V {
     static f sqrt(f x) { return (f)_mm256_sqrt_ps((__m256)x); }
     static f select(mask m, f a, f b) { return m ? a : b; }
     static i select_i(mask m, i a, i b) { return m ? a : b; }
+    static bool any(mask m) { return _mm256_movemask_ps((__m256)m) != 0; }
     static i as_int(f x) { return (i)x; }
     static f as_float(i x) { return (f)x; }
     static f to_float(i x) { return __builtin_convertvector(x, f); }
@@ -43,6 +44,7 @@ struct V {
     static f sqrt(f x) { return (f)_mm256_sqrt_pd((__m256d)x); }
     static f select(mask m, f a, f b) { return m ? a : b; }
     static i select_i(mask m, i a, i b) { return m ? a : b; }
+    static bool any(mask m) { return _mm256_movemask_pd((__m256d)m) != 0; }
     static i as_int(f x) { return (i)x; }
     static f as_float(i x) { return (f)x; }
     // AVX2 has no int64->double instruction. For |x| < 2^53 (the policy's contract) both halves

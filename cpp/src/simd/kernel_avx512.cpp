@@ -36,6 +36,7 @@ struct V {
     static f sqrt(f x) { return (f)_mm512_sqrt_ps((__m512)x); }
     static f select(mask m, f a, f b) { return m ? a : b; }
     static i select_i(mask m, i a, i b) { return m ? a : b; }
+    static bool any(mask m) { return _mm512_test_epi32_mask((__m512i)m, (__m512i)m) != 0; }
     static i as_int(f x) { return (i)x; }
     static f as_float(i x) { return (f)x; }
     static f to_float(i x) { return __builtin_convertvector(x, f); }
@@ -50,6 +51,7 @@ struct V {
     static f sqrt(f x) { return (f)_mm512_sqrt_pd((__m512d)x); }
     static f select(mask m, f a, f b) { return m ? a : b; }
     static i select_i(mask m, i a, i b) { return m ? a : b; }
+    static bool any(mask m) { return _mm512_test_epi64_mask((__m512i)m, (__m512i)m) != 0; }
     static i as_int(f x) { return (i)x; }
     static f as_float(i x) { return (f)x; }
     static f to_float(i x) { return __builtin_convertvector(x, f); }  // vcvtqq2pd (AVX512DQ)

@@ -115,37 +115,62 @@ SOW_HD SOW_FORCEINLINE typename L::f horner3(typename L::f x, typename L::mask c
                                              const double (&c)[N], const double (&t1)[N], const double (&t2)[N]) {
   auto coef = [&](int k) { return L::select(central, L::splat(c[k]), L::select(near, L::splat(t1[k]), L::splat(t2[k]))); };
   typename L::f acc = coef(N - 1);
+#if defined(__CUDACC__)
+#pragma unroll
+#endif
   for (int k = N - 2; k >= 0; --k) acc = coef(k) + x * acc;
   return acc;
 }
 
+// Coefficient tables are literal types used through a local constexpr object (not static member
+// arrays) so that host and device code (nvcc) can read them alike.
 struct ppnd16 {
-  static constexpr double a[8] = {3.3871328727963666080e0, 1.3314166789178437745e+2, 1.9715909503065514427e+3,
+  double a[8] = {3.3871328727963666080e0, 1.3314166789178437745e+2, 1.9715909503065514427e+3,
                                   1.3731693765509461125e+4, 4.5921953931549871457e+4, 6.7265770927008700853e+4,
                                   3.3430575583588128105e+4, 2.5090809287301226727e+3};
-  static constexpr double b[8] = {1.0, 4.2313330701600911252e+1, 6.8718700749205790830e+2,
+  double b[8] = {1.0, 4.2313330701600911252e+1, 6.8718700749205790830e+2,
                                   5.3941960214247511077e+3, 2.1213794301586595867e+4, 3.9307895800092710610e+4,
                                   2.8729085735721942674e+4, 5.2264952788528545610e+3};
-  static constexpr double c[8] = {1.42343711074968357734e0, 4.63033784615654529590e0, 5.76949722146069140550e0,
+  double c[8] = {1.42343711074968357734e0, 4.63033784615654529590e0, 5.76949722146069140550e0,
                                   3.64784832476320460504e0, 1.27045825245236838258e0, 2.41780725177450611770e-1,
                                   2.27238449892691845833e-2, 7.74545014278341407640e-4};
-  static constexpr double d[8] = {1.0, 2.05319162663775882187e0, 1.67638483018380384940e0,
+  double d[8] = {1.0, 2.05319162663775882187e0, 1.67638483018380384940e0,
                                   6.89767334985100004550e-1, 1.48103976427480074590e-1, 1.51986665636164571966e-2,
                                   5.47593808499534494600e-4, 1.05075007164441684324e-9};
-  static constexpr double e[8] = {6.65790464350110377720e0, 5.46378491116411436990e0, 1.78482653991729133580e0,
+  double e[8] = {6.65790464350110377720e0, 5.46378491116411436990e0, 1.78482653991729133580e0,
                                   2.96560571828504891230e-1, 2.65321895265761230930e-2, 1.24266094738807843860e-3,
                                   2.71155556874348757815e-5, 2.01033439929228813265e-7};
-  static constexpr double f[8] = {1.0, 5.99832206555887937690e-1, 1.36929880922735805310e-1,
+  double f[8] = {1.0, 5.99832206555887937690e-1, 1.36929880922735805310e-1,
                                   1.48753612908506148525e-2, 7.86869131145613259100e-4, 1.84631831751005468180e-5,
                                   1.42151175831644588870e-7, 2.04426310338993978564e-15};
 };
 struct ppnd7 {
-  static constexpr double a[4] = {3.3871327179e0, 5.0434271938e1, 1.5929113202e2, 5.9109374720e1};
-  static constexpr double b[4] = {1.0, 1.7895169469e1, 7.8757757664e1, 6.7187563600e1};
-  static constexpr double c[4] = {1.4234372777e0, 2.7568153900e0, 1.3067284816e0, 1.7023821103e-1};
-  static constexpr double d[4] = {1.0, 7.3700164250e-1, 1.2021132975e-1, 0.0};
-  static constexpr double e[4] = {6.6579051150e0, 3.0812263860e0, 4.2868294337e-1, 1.7337203997e-2};
-  static constexpr double f[4] = {1.0, 2.4197894225e-1, 1.2258202635e-2, 0.0};
+  double a[4] = {3.3871327179e0, 5.0434271938e1, 1.5929113202e2, 5.9109374720e1};
+  double b[4] = {1.0, 1.7895169469e1, 7.8757757664e1, 6.7187563600e1};
+  double c[4] = {1.4234372777e0, 2.7568153900e0, 1.3067284816e0, 1.7023821103e-1};
+  double d[4] = {1.0, 7.3700164250e-1, 1.2021132975e-1, 0.0};
+  double e[4] = {6.6579051150e0, 3.0812263860e0, 4.2868294337e-1, 1.7337203997e-2};
+  double f[4] = {1.0, 2.4197894225e-1, 1.2258202635e-2, 0.0};
+};
+template <class L, int N>
+SOW_HD SOW_FORCEINLINE typename L::f horner2(typename L::f x, typename L::mask first, const double (&c1)[N],
+                                             const double (&c2)[N]) {
+  typename L::f acc = L::select(first, L::splat(c1[N - 1]), L::splat(c2[N - 1]));
+#if defined(__CUDACC__)
+#pragma unroll
+#endif
+  for (int k = N - 2; k >= 0; --k) acc = L::select(first, L::splat(c1[k]), L::splat(c2[k])) + x * acc;
+  return acc;
+}
+
+// float32: Giles' single-precision erfinv central polynomial ("Approximating the erfinv function",
+// GPU Computing Gems Jade, 2011; the coefficients XLA's ErfInv32 uses) where w = -log(t(2-t)) < 5
+// (99.3% of normals): no division, no sqrt. Its tail polynomial is accurate only to w ~ 16 (measured:
+// 6e-4 relative error at w = 22), too short for sow's 31-bit normals and for truncated tails, so
+// the tail (w >= 5, p < 0.0017) is AS241 PPND7's, valid down to p ~ 1e-37.
+struct giles32 {
+  double c[9] = {1.50140941, 0.246640727, -0.00417768164, -0.00125372503, 0.00021858087,
+                 -4.39150654e-06, -3.5233877e-06, 3.43273939e-07, 2.81022636e-08};
 };
 }  // namespace math_impl
 
@@ -153,14 +178,35 @@ template <class L>
 SOW_HD SOW_FORCEINLINE typename L::f inv_phi_lower(typename L::f p) {
   using namespace math_impl;
   using F = typename L::f;
-  using K = std::conditional_t<is_f64<L>, ppnd16, ppnd7>;
-  const F q = p - kf<L>(0.5);
-  const F r = L::sqrt(-detail::log<L>(p));  // p <= 0.5, so -log(p) > 0 in every lane
-  const auto central = q >= kf<L>(-0.425);
-  const auto near = r <= kf<L>(5.0);
-  const F x = L::select(central, kf<L>(0.180625) - q * q, L::select(near, r - kf<L>(1.6), r - kf<L>(5.0)));
-  const F m = L::select(central, q, kf<L>(-1.0));
-  return m * horner3<L>(x, central, near, K::a, K::c, K::e) / horner3<L>(x, central, near, K::b, K::d, K::f);
+  if constexpr (is_f64<L>) {
+    const F q = p - kf<L>(0.5);
+    const F r = L::sqrt(-detail::log<L>(p));  // p <= 0.5, so -log(p) > 0 in every lane
+    const auto central = q >= kf<L>(-0.425);
+    const auto near = r <= kf<L>(5.0);
+    const F x = L::select(central, kf<L>(0.180625) - q * q, L::select(near, r - kf<L>(1.6), r - kf<L>(5.0)));
+    const F m = L::select(central, q, kf<L>(-1.0));
+    constexpr ppnd16 k{};
+    return m * horner3<L>(x, central, near, k.a, k.c, k.e) / horner3<L>(x, central, near, k.b, k.d, k.f);
+  } else {
+    // Phi^-1(p) = -sqrt(2) erfinv(1 - t), t = 2p (exact).
+    const F t = p + p;
+    const F w = -detail::log<L>(t * (kf<L>(2.0) - t));
+    constexpr giles32 g{};
+    const F e = (kf<L>(1.0) - t) * horner<L>(w - kf<L>(2.5), g.c[0], g.c[1], g.c[2], g.c[3], g.c[4], g.c[5],
+                                             g.c[6], g.c[7], g.c[8]);
+    F z = -(kf<L>(1.4142135623730951) * e);
+    const auto tail = w >= kf<L>(5.0);
+    // The tail is evaluated only when some lane needs it (10% of 16-lane vectors); lanes that do
+    // not need it take the central value either way, so this changes no bit, only the cost.
+    if (L::any(tail)) {
+      const F r = L::sqrt(-detail::log<L>(p));
+      const auto near = r <= kf<L>(5.0);
+      const F x = L::select(near, r - kf<L>(1.6), r - kf<L>(5.0));
+      constexpr ppnd7 k{};
+      z = L::select(tail, -(horner2<L>(x, near, k.c, k.e) / horner2<L>(x, near, k.d, k.f)), z);
+    }
+    return z;
+  }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -30,6 +30,7 @@ struct scalar_lanes<float> {
   }
   static SOW_HD SOW_FORCEINLINE f select(mask m, f a, f b) { return m ? a : b; }
   static SOW_HD SOW_FORCEINLINE i select_i(mask m, i a, i b) { return m ? a : b; }
+  static SOW_HD SOW_FORCEINLINE bool any(mask m) { return m; }
   static SOW_HD SOW_FORCEINLINE i as_int(f x) {
     i r;
     std::memcpy(&r, &x, sizeof r);
@@ -61,6 +62,7 @@ struct scalar_lanes<double> {
   }
   static SOW_HD SOW_FORCEINLINE f select(mask m, f a, f b) { return m ? a : b; }
   static SOW_HD SOW_FORCEINLINE i select_i(mask m, i a, i b) { return m ? a : b; }
+  static SOW_HD SOW_FORCEINLINE bool any(mask m) { return m; }
   static SOW_HD SOW_FORCEINLINE i as_int(f x) {
     i r;
     std::memcpy(&r, &x, sizeof r);

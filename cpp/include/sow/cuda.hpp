@@ -1,0 +1,62 @@
+// CUDA entry points: fill device memory with exactly the bits the CPU engine (sow/fill.hpp) writes.
+// This header needs no CUDA header: streams are passed as opaque handles (a cudaStream_t cast to
+// void*; nullptr is the legacy default stream). Link sow::cuda (built when CMake finds nvcc, see
+// SOW_CUDA); the CUDA runtime is linked statically, so programs using it start on machines with no
+// GPU or driver, and these calls then throw std::runtime_error("no CUDA device: ...").
+//
+// Every call is asynchronous with respect to the host and ordered on `stream`; it validates all its
+// arguments first (the same checks, and the same std::invalid_argument messages, as sow::fill) and
+// throws before enqueuing anything. CUDA errors become std::runtime_error naming file and line.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+#include "sow/dist.hpp"
+#include "sow/fill.hpp"
+
+namespace sow {
+
+/// Number of CUDA devices visible to this process; 0 when there is no device or no driver.
+int cuda_device_count() noexcept;
+
+/// Why there is no device ("" when cuda_device_count() > 0), e.g. "CUDA driver version is
+/// insufficient for CUDA runtime version".
+const char* cuda_unavailable_reason() noexcept;
+
+/// The calling thread's current CUDA device, and switching it (std::runtime_error on CUDA errors).
+int cuda_current_device();
+void cuda_set_device(int device);
+
+/// Device fill on the *current* CUDA device: `target.data` must be device (or managed) memory of
+/// that device. Semantics, values and validation are those of sow::fill (shards, byte strides of
+/// any sign, global index), for stream (seed, key, domain).
+void fill_cuda(const fill_target& target, const dist& d, std::uint64_t seed, std::uint64_t key, void* stream,
+               std::uint32_t domain = 0);
+
+/// One tensor of a batched fill.
+struct cuda_batch_item {
+  fill_target target;
+  dist d;
+  std::uint64_t key = 0;
+  std::uint32_t domain = 0;
+};
+
+/// Fills every item (all on the current device) with stream (seed, item.key, item.domain). The
+/// items whose memory is one contiguous run (the usual whole tensors) are filled by ONE kernel
+/// launch; any other item gets a launch of its own on the same stream. Everything is validated
+/// before anything is enqueued.
+void fill_cuda_batch(std::span<const cuda_batch_item> items, std::uint64_t seed, void* stream);
+
+/// Writes `value` (rounded as a constant fill rounds it) at data + byte_offsets[i] for each i: the
+/// ones of eye/dirac after a zero fill. Offsets are read from host memory and uploaded.
+void scatter_cuda(void* data, dtype type, std::span<const std::int64_t> byte_offsets, double value, void* stream);
+
+/// Sparse zero-pattern keys (docs/stream-format.md section 7) for columns [c0, c0 + nc) of a
+/// (rows, cols) matrix: out[(c - c0) * rows + r] = word(r * cols + c) of domain 1 << 32 | r,
+/// out being device memory of rows * nc uint64.
+void sparse_keys_cuda(std::uint64_t* out, std::uint64_t rows, std::uint64_t cols, std::uint64_t c0, std::uint64_t nc,
+                      std::uint64_t seed, std::uint64_t key, void* stream);
+
+}  // namespace sow

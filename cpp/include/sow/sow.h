@@ -1,0 +1,115 @@
+/* sow's stable C ABI: the initializers of sow/init.hpp for FFI (C, Rust, Julia, Go, ...).
+ *
+ * Every function returns a sow_status; on failure nothing has been written and sow_last_error()
+ * returns the message (the one Python's ValueError carries for the same input). No C++ exception
+ * crosses this boundary. Arrays are described by
+ *
+ *   data     address of element (0, ..., 0)
+ *   dtype    SOW_FLOAT32 | SOW_FLOAT64 | SOW_FLOAT16 | SOW_BFLOAT16
+ *   shape    ndim sizes of the memory being filled
+ *   strides  ndim strides in BYTES (any sign), or NULL for C-contiguous
+ *   shard    NULL when the memory is the whole tensor; else where it sits in the global tensor
+ *
+ * Strings (mode, nonlinearity, distribution, layout) are NUL-terminated UTF-8; NULL means the
+ * default. Keys: an integer, or sow_key_hash(name, strlen(name)) for a string key.
+ *
+ *   float w[512 * 256];
+ *   int64_t shape[2] = {512, 256};
+ *   uint64_t key = sow_key_hash("layers.0.attn.w", 15);
+ *   if (sow_xavier_uniform(w, SOW_FLOAT32, shape, NULL, 2, NULL, 1.0, NULL, 0, key, 0) != SOW_OK)
+ *     fprintf(stderr, "%s\n", sow_last_error());
+ */
+#ifndef SOW_SOW_H
+#define SOW_SOW_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SOW_C_ABI_VERSION 1
+
+typedef enum sow_status {
+  SOW_OK = 0,
+  SOW_INVALID_ARGUMENT = 1, /* a bad value (Python's ValueError) */
+  SOW_RUNTIME_ERROR = 2,    /* anything else that went wrong while filling */
+  SOW_OUT_OF_MEMORY = 3,
+  SOW_UNKNOWN_ERROR = 4
+} sow_status;
+
+typedef enum sow_dtype { SOW_FLOAT32 = 0, SOW_FLOAT64 = 1, SOW_FLOAT16 = 2, SOW_BFLOAT16 = 3 } sow_dtype;
+
+/* The block of a global tensor that the memory holds: ndim entries each. */
+typedef struct sow_shard {
+  const int64_t* global_shape;
+  const int64_t* offsets;
+} sow_shard;
+
+/* Fan options of the scaled initializers: fan_in/fan_out > 0 override the fans computed from the
+ * global shape (0 = not given); layout "torch" (NULL) or "jax". */
+typedef struct sow_fans {
+  int64_t fan_in;
+  int64_t fan_out;
+  const char* layout;
+} sow_fans;
+
+/* The message of the last failed call on this thread ("" if none). Valid until the next call. */
+const char* sow_last_error(void);
+/* FNV-1a 64 of the bytes: the integer key of a string key. */
+uint64_t sow_key_hash(const char* utf8, size_t len);
+/* SOW_VERSION_MAJOR * 10000 + MINOR * 100 + PATCH, and the stream format number. */
+int sow_version(void);
+int sow_stream_format(void);
+
+#define SOW_TENSOR_ARGS \
+  void *data, sow_dtype dtype, const int64_t *shape, const int64_t *strides_or_null, int ndim, \
+      const sow_shard *shard_or_null
+
+/* U(a, b). */
+sow_status sow_uniform(SOW_TENSOR_ARGS, double a, double b, uint64_t seed, uint64_t key, int threads);
+/* N(mean, std^2), std >= 0. */
+sow_status sow_normal(SOW_TENSOR_ARGS, double mean, double std, uint64_t seed, uint64_t key, int threads);
+/* N(mean, std^2) truncated to the absolute bounds [a, b]. */
+sow_status sow_trunc_normal(SOW_TENSOR_ARGS, double mean, double std, double a, double b, uint64_t seed,
+                            uint64_t key, int threads);
+sow_status sow_constant(SOW_TENSOR_ARGS, double val);
+sow_status sow_ones(SOW_TENSOR_ARGS);
+sow_status sow_zeros(SOW_TENSOR_ARGS);
+sow_status sow_eye(SOW_TENSOR_ARGS);
+sow_status sow_dirac(SOW_TENSOR_ARGS, int64_t groups);
+/* U(-B, B), B = gain * sqrt(6 / (fan_in + fan_out)). */
+sow_status sow_xavier_uniform(SOW_TENSOR_ARGS, double gain, const sow_fans* fans_or_null, uint64_t seed,
+                              uint64_t key, int threads);
+/* N(0, std^2), std = gain * sqrt(2 / (fan_in + fan_out)). */
+sow_status sow_xavier_normal(SOW_TENSOR_ARGS, double gain, const sow_fans* fans_or_null, uint64_t seed,
+                             uint64_t key, int threads);
+/* U(-B, B), B = sqrt(3) * calculate_gain(nonlinearity, a) / sqrt(fan); mode "fan_in" | "fan_out". */
+sow_status sow_kaiming_uniform(SOW_TENSOR_ARGS, double a, const char* mode, const char* nonlinearity,
+                               const sow_fans* fans_or_null, uint64_t seed, uint64_t key, int threads);
+sow_status sow_kaiming_normal(SOW_TENSOR_ARGS, double a, const char* mode, const char* nonlinearity,
+                              const sow_fans* fans_or_null, uint64_t seed, uint64_t key, int threads);
+sow_status sow_lecun_uniform(SOW_TENSOR_ARGS, const sow_fans* fans_or_null, uint64_t seed, uint64_t key,
+                             int threads);
+sow_status sow_lecun_normal(SOW_TENSOR_ARGS, const sow_fans* fans_or_null, uint64_t seed, uint64_t key,
+                            int threads);
+/* mode "fan_in" | "fan_out" | "fan_avg"; distribution "truncated_normal" | "normal" |
+ * "untruncated_normal" | "uniform". */
+sow_status sow_variance_scaling(SOW_TENSOR_ARGS, double scale, const char* mode, const char* distribution,
+                                const sow_fans* fans_or_null, uint64_t seed, uint64_t key, int threads);
+/* N(0, std^2) with exactly ceil(sparsity * rows) zeros per column. */
+sow_status sow_sparse(SOW_TENSOR_ARGS, double sparsity, double std, uint64_t seed, uint64_t key, int threads);
+
+/* calculate_gain(nonlinearity, param): param_or_null is leaky_relu's negative slope. */
+sow_status sow_calculate_gain(const char* nonlinearity, const double* param_or_null, double* gain_out);
+sow_status sow_calculate_fan_in_and_fan_out(const int64_t* shape, int ndim, const char* layout, int64_t* fan_in_out,
+                                            int64_t* fan_out_out);
+
+#undef SOW_TENSOR_ARGS
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SOW_SOW_H */

@@ -1,0 +1,85 @@
+// sow._core's part for the initializer formulas (sow/init.hpp): the Python layer keeps its type
+// checks and argument names and asks these for fans, gains and distribution parameters, so the
+// formulas and their value checks exist only in C++ (cpp/src/init.cpp).
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sow/init.hpp"
+
+namespace py = pybind11;
+
+namespace {
+
+py::tuple as_tuple(const sow::dist& d) {
+  switch (d.kind) {
+    case sow::dist_kind::uniform: return py::make_tuple("uniform", py::make_tuple(d.p0, d.p1));
+    case sow::dist_kind::normal: return py::make_tuple("normal", py::make_tuple(d.p0, d.p1));
+    case sow::dist_kind::trunc_normal: return py::make_tuple("trunc_normal", py::make_tuple(d.p0, d.p1, d.p2, d.p3));
+    case sow::dist_kind::constant: break;
+  }
+  return py::make_tuple("constant", py::make_tuple(d.p0));
+}
+
+// init_dist(name, global_shape, args, fan_in, fan_out, layout) -> (dist, params): the
+// distribution initializer `name` reduces to for `global_shape`. `args` are its parameters in
+// Python's order (floats, and strings for mode / nonlinearity / distribution):
+//   uniform (a, b) | normal (mean, std) | trunc_normal (mean, std, a, b) | xavier_uniform,
+//   xavier_normal (gain,) | kaiming_uniform, kaiming_normal (a, mode, nonlinearity) |
+//   variance_scaling (scale, mode, distribution) | lecun_uniform, lecun_normal () |
+//   sparse (sparsity, std)
+py::tuple init_dist(const std::string& name, const std::vector<std::int64_t>& global_shape, const py::tuple& args,
+                    std::optional<std::int64_t> fan_in, std::optional<std::int64_t> fan_out, const std::string& layout) {
+  const sow::fan_options f{fan_in, fan_out, layout};
+  auto need = [&](std::size_t n) {
+    if (args.size() != n)
+      throw std::invalid_argument("init_dist: '" + name + "' takes " + std::to_string(n) + " parameters, got " +
+                                  std::to_string(args.size()));
+  };
+  auto num = [&](std::size_t i) { return args[i].cast<double>(); };
+  auto str = [&](std::size_t i) { return args[i].cast<std::string>(); };
+  const std::vector<std::int64_t>& g = global_shape;
+  if (name == "uniform") return need(2), as_tuple(sow::uniform_dist(num(0), num(1)));
+  if (name == "normal") return need(2), as_tuple(sow::normal_dist(num(0), num(1)));
+  if (name == "trunc_normal") return need(4), as_tuple(sow::trunc_normal_dist(num(0), num(1), num(2), num(3)));
+  if (name == "xavier_uniform") return need(1), as_tuple(sow::xavier_uniform_dist(g, num(0), f));
+  if (name == "xavier_normal") return need(1), as_tuple(sow::xavier_normal_dist(g, num(0), f));
+  if (name == "kaiming_uniform") return need(3), as_tuple(sow::kaiming_uniform_dist(g, num(0), str(1), str(2), f));
+  if (name == "kaiming_normal") return need(3), as_tuple(sow::kaiming_normal_dist(g, num(0), str(1), str(2), f));
+  if (name == "variance_scaling") return need(3), as_tuple(sow::variance_scaling_dist(g, num(0), str(1), str(2), f));
+  if (name == "lecun_uniform") return need(0), as_tuple(sow::lecun_uniform_dist(g, f));
+  if (name == "lecun_normal") return need(0), as_tuple(sow::lecun_normal_dist(g, f));
+  if (name == "sparse") return need(2), as_tuple(sow::sparse_dist(g, num(0), num(1)));
+  throw std::invalid_argument("init_dist: unknown initializer '" + name + "'");
+}
+
+void zero_pattern(std::uintptr_t addr, const std::string& dtype, const std::vector<std::int64_t>& shape,
+                  const std::vector<std::int64_t>& strides, const std::vector<std::int64_t>& global_shape,
+                  const std::vector<std::int64_t>& offsets, double sparsity, std::uint64_t seed, std::uint64_t key) {
+  sow::tensor_ref t(reinterpret_cast<void*>(addr), sow::parse_dtype(dtype), shape, strides);
+  t.shard(global_shape, offsets);
+  py::gil_scoped_release release;
+  sow::apply_sparse_zero_pattern(t, sparsity, seed, key);
+}
+
+}  // namespace
+
+void sow_bind_init(py::module_& m) {
+  m.attr("TRUNCATED_NORMAL_STD") = sow::truncated_normal_std;
+  m.def("init_dist", &init_dist, py::arg("name"), py::arg("global_shape"), py::arg("args"),
+        py::arg("fan_in") = py::none(), py::arg("fan_out") = py::none(), py::arg("layout") = "torch");
+  m.def("calculate_gain", &sow::calculate_gain, py::arg("nonlinearity"), py::arg("param") = py::none());
+  m.def(
+      "calculate_fan_in_and_fan_out",
+      [](const std::vector<std::int64_t>& shape, const std::string& layout) {
+        return sow::calculate_fan_in_and_fan_out(shape, layout);
+      },
+      py::arg("shape"), py::arg("layout") = "torch");
+  m.def("apply_sparse_zero_pattern", &zero_pattern, py::arg("addr"), py::arg("dtype"), py::arg("shape"),
+        py::arg("strides"), py::arg("global_shape"), py::arg("offsets"), py::arg("sparsity"), py::arg("seed"),
+        py::arg("key"));
+}

@@ -1,0 +1,569 @@
+// CUDA launchers and kernels (sow/cuda.hpp). The per-element algorithms are the host/device headers
+// the CPU engine uses (sow/stream.hpp, sow/detail/transform.hpp, sow/round.hpp) instantiated with
+// the scalar lane policy, and validation is the CPU engine's (cpp/src/layout.hpp), so the GPU
+// writes exactly the bits the CPU writes. Built with --fmad=false -prec-div=true -prec-sqrt=true
+// -ftz=false (cuda/CMakeLists.txt): every + - * / is one IEEE round-to-nearest-even operation.
+//
+// Work decomposition: one thread per Philox block (4 float32/float16/bfloat16 elements or 2
+// float64), grid-stride loop. A shard is a set of `rows` runs of `inner` consecutive global indices
+// (layout.hpp); work item w is block w % bpr of row w / bpr. Nothing here affects values.
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "layout.hpp"
+#include "sow/cuda.hpp"
+#include "sow/detail/scalar_lanes.hpp"
+#include "sow/detail/transform.hpp"
+#include "sow/round.hpp"
+#include "sow/stream.hpp"
+
+#define SOW_CUDA_CHECK(expr) ::sow::cuda_impl::check((expr), #expr, __FILE__, __LINE__)
+
+namespace sow {
+namespace cuda_impl {
+
+[[noreturn]] void fail(cudaError_t e, const char* what, const char* file, int line) {
+  throw std::runtime_error(std::string(file) + ":" + std::to_string(line) + ": " + what + ": " +
+                           cudaGetErrorName(e) + ": " + cudaGetErrorString(e));
+}
+inline void check(cudaError_t e, const char* what, const char* file, int line) {
+  if (e != cudaSuccess) {
+    (void)cudaGetLastError();  // clear a non-sticky error so later calls start clean
+    fail(e, what, file, line);
+  }
+}
+
+using L32 = detail::scalar_lanes<float>;
+using L64 = detail::scalar_lanes<double>;
+
+constexpr int kThreads = 256;
+constexpr int kMaxOuter = 24;  // dimensions left after merging, besides the innermost
+
+// Per-call distribution constants, as the device sees them.
+struct dev_dist {
+  int kind;  // dist_kind
+  int deep;  // trunc_normal in float32 evaluated in float64 (stream format section 5)
+  dist_consts<float> f;
+  dist_consts<double> d;
+};
+
+dev_dist to_dev(const prepared_dist& p) {
+  return {static_cast<int>(p.kind), p.trunc_f32_in_f64 ? 1 : 0, p.f, p.d};
+}
+
+// ---------------------------------------------------------------------------------------------
+// Values: identical expressions to cpp/src/simd/kernel_scalar.cpp.
+
+template <int KIND>
+__device__ __forceinline__ float value32(const dev_dist& d, std::uint32_t x) {
+  if constexpr (KIND == int(dist_kind::uniform)) {
+    return detail::uniform_value<L32>(x, d.f);
+  } else if constexpr (KIND == int(dist_kind::normal)) {
+    return detail::normal_value<L32>(x, d.f);
+  } else if constexpr (KIND == int(dist_kind::trunc_normal)) {
+    if (d.deep) {
+      const double u = detail::open_uniform<L32>(x);
+      return static_cast<float>(detail::trunc_normal_from_u<L64>(u, d.d));
+    }
+    return detail::trunc_normal_value<L32>(x, d.f);
+  } else {
+    return d.f.value;
+  }
+}
+
+template <int KIND>
+__device__ __forceinline__ double value64(const dev_dist& d, std::uint64_t x) {
+  if constexpr (KIND == int(dist_kind::uniform)) {
+    return detail::uniform_value<L64>(x, d.d);
+  } else if constexpr (KIND == int(dist_kind::normal)) {
+    return detail::normal_value<L64>(x, d.d);
+  } else if constexpr (KIND == int(dist_kind::trunc_normal)) {
+    return detail::trunc_normal_value<L64>(x, d.d);
+  } else {
+    return d.d.value;
+  }
+}
+
+__device__ __forceinline__ std::uint64_t umax(std::uint64_t a, std::uint64_t b) { return a > b ? a : b; }
+__device__ __forceinline__ std::uint64_t umin(std::uint64_t a, std::uint64_t b) { return a < b ? a : b; }
+
+// Output formats (stream format section 6).
+template <int DT>
+struct out_t;
+template <>
+struct out_t<int(dtype::float32)> {
+  using T = float;
+  static constexpr int epb = 4;
+  static __device__ __forceinline__ T conv(float v) { return v; }
+};
+template <>
+struct out_t<int(dtype::float16)> {
+  using T = std::uint16_t;
+  static constexpr int epb = 4;
+  static __device__ __forceinline__ T conv(float v) { return to_float16_bits(v); }
+};
+template <>
+struct out_t<int(dtype::bfloat16)> {
+  using T = std::uint16_t;
+  static constexpr int epb = 4;
+  static __device__ __forceinline__ T conv(float v) { return to_bfloat16_bits(v); }
+};
+template <>
+struct out_t<int(dtype::float64)> {
+  using T = double;
+  static constexpr int epb = 2;
+  static __device__ __forceinline__ T conv(double v) { return v; }
+};
+
+// Writes the elements g in [lo, hi) of Philox block b (lo, hi inside the block) to p (element lo)
+// with byte stride `es`. Full blocks of contiguous, aligned memory use one vector store.
+template <int DT, int KIND>
+__device__ __forceinline__ void write_block(const dev_dist& d, const stream_id& s, std::uint64_t b,
+                                            std::uint64_t lo, std::uint64_t hi, char* p, std::int64_t es) {
+  using O = out_t<DT>;
+  using T = typename O::T;
+  constexpr int epb = O::epb;
+  T v[epb];
+  if constexpr (KIND == int(dist_kind::constant)) {
+    const T c = DT == int(dtype::float64) ? O::conv(d.d.value) : O::conv(d.f.value);
+#pragma unroll
+    for (int j = 0; j < epb; ++j) v[j] = c;
+  } else {
+    const philox4x32_ctr blk = stream_block(s, b);
+    if constexpr (DT == int(dtype::float64)) {
+#pragma unroll
+      for (int j = 0; j < 2; ++j) {
+        const std::uint64_t x = blk.v[2 * j] | (std::uint64_t{blk.v[2 * j + 1]} << 32);
+        v[j] = O::conv(value64<KIND>(d, x));
+      }
+    } else {
+#pragma unroll
+      for (int j = 0; j < 4; ++j) v[j] = O::conv(value32<KIND>(d, blk.v[j]));
+    }
+  }
+  const std::uint64_t first = b * epb;
+  if (lo == first && hi == first + epb && es == std::int64_t(sizeof(T)) &&
+      (reinterpret_cast<std::uintptr_t>(p) % (epb * sizeof(T))) == 0) {
+    if constexpr (DT == int(dtype::float32)) {
+      *reinterpret_cast<float4*>(p) = make_float4(v[0], v[1], v[2], v[3]);
+    } else if constexpr (DT == int(dtype::float64)) {
+      *reinterpret_cast<double2*>(p) = make_double2(v[0], v[1]);
+    } else {
+      *reinterpret_cast<uint2*>(p) = make_uint2(std::uint32_t(v[0]) | (std::uint32_t(v[1]) << 16),
+                                                std::uint32_t(v[2]) | (std::uint32_t(v[3]) << 16));
+    }
+    return;
+  }
+#pragma unroll
+  for (int j = 0; j < epb; ++j) {
+    const std::uint64_t g = first + j;
+    if (g >= lo && g < hi) *reinterpret_cast<T*>(p + std::int64_t(g - lo) * es) = v[j];
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// One (sharded, strided) tensor.
+
+struct fill_args {
+  char* data;  // element (0, ..., 0) of the shard
+  stream_id s;
+  dev_dist d;
+  std::uint64_t g_base, rows, inner, bpr, work;
+  std::int64_t inner_stride;
+  int nouter;
+  std::int64_t outer_shape[kMaxOuter], outer_stride[kMaxOuter], outer_gstride[kMaxOuter];
+};
+
+template <int DT, int KIND, bool ONE_ROW>
+__global__ void __launch_bounds__(kThreads) fill_kernel(const fill_args a) {
+  constexpr std::uint64_t epb = out_t<DT>::epb;
+  const std::uint64_t step = std::uint64_t(gridDim.x) * blockDim.x;
+  for (std::uint64_t w = std::uint64_t(blockIdx.x) * blockDim.x + threadIdx.x; w < a.work; w += step) {
+    std::uint64_t row = 0, jb = w;
+    std::int64_t mem = 0;
+    std::uint64_t g_row = a.g_base;
+    if constexpr (!ONE_ROW) {
+      row = w / a.bpr;
+      jb = w - row * a.bpr;
+      for (int k = a.nouter - 1; k >= 0; --k) {
+        const std::uint64_t ext = std::uint64_t(a.outer_shape[k]);
+        const std::uint64_t q = row / ext;
+        const std::int64_t idx = std::int64_t(row - q * ext);
+        row = q;
+        mem += idx * a.outer_stride[k];
+        g_row += std::uint64_t(idx * a.outer_gstride[k]);
+      }
+    }
+    const std::uint64_t b = g_row / epb + jb;
+    const std::uint64_t lo = umax(b * epb, g_row), hi = umin(b * epb + epb, g_row + a.inner);
+    if (lo >= hi) continue;
+    char* p = a.data + mem + std::int64_t(lo - g_row) * a.inner_stride;
+    write_block<DT, KIND>(a.d, a.s, b, lo, hi, p, a.inner_stride);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Many contiguous tensors in one launch: thread w finds its tensor by binary search over the
+// prefix sums of the tensors' block counts.
+
+struct batch_desc {
+  char* data;                // element g0
+  std::uint64_t g0, n;       // global index of the first element, element count
+  std::uint64_t work_begin;  // prefix sum of block counts
+  std::uint64_t key;
+  std::uint32_t domain;
+  int dtype;
+  dev_dist d;
+};
+
+template <int DT>
+__device__ __noinline__ void batch_item(const batch_desc& t, std::uint64_t seed, std::uint64_t jb) {
+  constexpr std::uint64_t epb = out_t<DT>::epb;
+  const stream_id s{seed, t.key, t.domain};
+  const std::uint64_t b = t.g0 / epb + jb;
+  const std::uint64_t lo = umax(b * epb, t.g0), hi = umin(b * epb + epb, t.g0 + t.n);
+  if (lo >= hi) return;
+  char* p = t.data + std::int64_t(lo - t.g0) * std::int64_t(sizeof(typename out_t<DT>::T));
+  const std::int64_t es = sizeof(typename out_t<DT>::T);
+  switch (t.d.kind) {
+    case int(dist_kind::uniform): return write_block<DT, int(dist_kind::uniform)>(t.d, s, b, lo, hi, p, es);
+    case int(dist_kind::normal): return write_block<DT, int(dist_kind::normal)>(t.d, s, b, lo, hi, p, es);
+    case int(dist_kind::trunc_normal):
+      return write_block<DT, int(dist_kind::trunc_normal)>(t.d, s, b, lo, hi, p, es);
+    default: return write_block<DT, int(dist_kind::constant)>(t.d, s, b, lo, hi, p, es);
+  }
+}
+
+__global__ void __launch_bounds__(kThreads)
+    batch_kernel(const batch_desc* __restrict__ descs, int count, std::uint64_t work, std::uint64_t seed) {
+  const std::uint64_t step = std::uint64_t(gridDim.x) * blockDim.x;
+  for (std::uint64_t w = std::uint64_t(blockIdx.x) * blockDim.x + threadIdx.x; w < work; w += step) {
+    int lo = 0, hi = count - 1;  // largest i with work_begin <= w
+    while (lo < hi) {
+      const int mid = (lo + hi + 1) >> 1;
+      if (descs[mid].work_begin <= w) lo = mid; else hi = mid - 1;
+    }
+    const batch_desc& t = descs[lo];
+    const std::uint64_t jb = w - t.work_begin;
+    switch (t.dtype) {
+      case int(dtype::float32): batch_item<int(dtype::float32)>(t, seed, jb); break;
+      case int(dtype::float64): batch_item<int(dtype::float64)>(t, seed, jb); break;
+      case int(dtype::float16): batch_item<int(dtype::float16)>(t, seed, jb); break;
+      default: batch_item<int(dtype::bfloat16)>(t, seed, jb); break;
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// eye/dirac ones and the sparse zero-pattern keys.
+
+template <class T>
+__global__ void scatter_kernel(char* data, const std::int64_t* __restrict__ offs, std::uint64_t n, T v) {
+  const std::uint64_t step = std::uint64_t(gridDim.x) * blockDim.x;
+  for (std::uint64_t i = std::uint64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += step)
+    *reinterpret_cast<T*>(data + offs[i]) = v;
+}
+
+__global__ void sparse_keys_kernel(std::uint64_t* out, std::uint64_t rows, std::uint64_t cols, std::uint64_t c0,
+                                   std::uint64_t nc, std::uint64_t seed, std::uint64_t key) {
+  const stream_id s{seed, key, static_cast<std::uint32_t>(domain::sparse_mask)};
+  const std::uint64_t n = rows * nc, step = std::uint64_t(gridDim.x) * blockDim.x;
+  for (std::uint64_t i = std::uint64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += step) {
+    const std::uint64_t c = i / rows, r = i - c * rows;
+    const std::uint32_t word = stream_word(s, r * cols + c0 + c);
+    out[i] = (std::uint64_t{word} << 32) | r;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Host side.
+
+struct device_info {
+  int count = -1;
+  cudaError_t error = cudaSuccess;
+};
+
+const device_info& devices() {
+  static const device_info info = [] {
+    device_info i;
+    int n = 0;
+    i.error = cudaGetDeviceCount(&n);
+    if (i.error != cudaSuccess) {
+      (void)cudaGetLastError();
+      n = 0;
+    }
+    i.count = n;
+    return i;
+  }();
+  return info;
+}
+
+void require_device() {
+  const device_info& i = devices();
+  if (i.count > 0) return;
+  throw std::runtime_error(std::string("no CUDA device: ") +
+                           (i.error != cudaSuccess ? cudaGetErrorString(i.error) : "cudaGetDeviceCount found none"));
+}
+
+int current_device() {
+  int dev = 0;
+  SOW_CUDA_CHECK(cudaGetDevice(&dev));
+  return dev;
+}
+
+// Blocks for a grid-stride loop over `work` items: enough to fill the device a few times over.
+unsigned grid_for(std::uint64_t work) {
+  static std::mutex m;
+  static std::vector<int> sms;
+  const int dev = current_device();
+  int sm = 0;
+  {
+    std::lock_guard<std::mutex> lock(m);
+    if (sms.size() <= std::size_t(dev)) sms.resize(dev + 1, 0);
+    if (sms[dev] == 0) SOW_CUDA_CHECK(cudaDeviceGetAttribute(&sms[dev], cudaDevAttrMultiProcessorCount, dev));
+    sm = sms[dev];
+  }
+  const std::uint64_t want = (work + kThreads - 1) / kThreads;
+  const std::uint64_t cap = std::uint64_t(sm) * 16;  // 2048 threads/SM: two waves of resident blocks
+  return unsigned(std::max<std::uint64_t>(1, std::min(want, cap)));
+}
+
+// `p` must be device or managed memory of the current device.
+void check_pointer(const void* p, const char* what) {
+  cudaPointerAttributes attr{};
+  SOW_CUDA_CHECK(cudaPointerGetAttributes(&attr, p));
+  if (attr.type != cudaMemoryTypeDevice && attr.type != cudaMemoryTypeManaged)
+    throw std::invalid_argument(std::string(what) + " is not CUDA device memory (host memory goes to sow::fill)");
+  const int dev = current_device();
+  if (attr.type == cudaMemoryTypeDevice && attr.device != dev)
+    throw std::invalid_argument(std::string(what) + " lives on cuda:" + std::to_string(attr.device) +
+                                ", but the current device is cuda:" + std::to_string(dev));
+}
+
+cudaStream_t as_stream(void* s) { return static_cast<cudaStream_t>(s); }
+
+std::uint64_t epb_of(dtype t) { return t == dtype::float64 ? 2 : 4; }
+
+// A validated single-tensor launch, ready to enqueue.
+struct planned {
+  fill_args a;
+  dtype type;
+  bool empty;
+};
+
+planned plan(const fill_target& t, const dist& d, std::uint64_t seed, std::uint64_t key, std::uint32_t domain) {
+  const prepared_dist p = detail::prepare_for(d, t.type, domain);
+  const detail::layout L = detail::make_layout(t);
+  planned r{};
+  r.type = t.type;
+  r.empty = L.total() == 0;
+  if (r.empty) return r;
+  if (t.data == nullptr) detail::invalid("out: null data pointer");
+  if (L.outer_shape.size() > std::size_t(kMaxOuter))
+    detail::invalid("fill_cuda: the output's strides leave more than " + std::to_string(kMaxOuter) +
+                    " non-mergeable dimensions; make it contiguous first");
+  fill_args& a = r.a;
+  a.data = static_cast<char*>(t.data);
+  a.s = stream_id{seed, key, domain};
+  a.d = to_dev(p);
+  a.g_base = L.g_base;
+  a.rows = L.rows;
+  a.inner = std::uint64_t(L.inner);
+  a.inner_stride = L.inner_stride;
+  a.nouter = int(L.outer_shape.size());
+  for (int k = 0; k < a.nouter; ++k) {
+    a.outer_shape[k] = L.outer_shape[k];
+    a.outer_stride[k] = L.outer_stride[k];
+    a.outer_gstride[k] = L.outer_gstride[k];
+  }
+  const std::uint64_t epb = epb_of(t.type);
+  if (L.rows == 1) {
+    a.bpr = (L.g_base % epb + a.inner + epb - 1) / epb;  // exact
+  } else {
+    a.bpr = (a.inner + 2 * epb - 2) / epb;  // the most blocks a row can touch, whatever its start
+  }
+  a.work = a.rows * a.bpr;
+  return r;
+}
+
+template <int DT, int KIND>
+void launch_kind(const fill_args& a, cudaStream_t st) {
+  const unsigned grid = grid_for(a.work);
+  if (a.rows == 1)
+    fill_kernel<DT, KIND, true><<<grid, kThreads, 0, st>>>(a);
+  else
+    fill_kernel<DT, KIND, false><<<grid, kThreads, 0, st>>>(a);
+}
+
+template <int DT>
+void launch_dtype(const fill_args& a, cudaStream_t st) {
+  switch (a.d.kind) {
+    case int(dist_kind::uniform): return launch_kind<DT, int(dist_kind::uniform)>(a, st);
+    case int(dist_kind::normal): return launch_kind<DT, int(dist_kind::normal)>(a, st);
+    case int(dist_kind::trunc_normal): return launch_kind<DT, int(dist_kind::trunc_normal)>(a, st);
+    default: return launch_kind<DT, int(dist_kind::constant)>(a, st);
+  }
+}
+
+void launch(const planned& r, cudaStream_t st) {
+  if (r.empty) return;
+  switch (r.type) {
+    case dtype::float32: launch_dtype<int(dtype::float32)>(r.a, st); break;
+    case dtype::float64: launch_dtype<int(dtype::float64)>(r.a, st); break;
+    case dtype::float16: launch_dtype<int(dtype::float16)>(r.a, st); break;
+    case dtype::bfloat16: launch_dtype<int(dtype::bfloat16)>(r.a, st); break;
+  }
+  SOW_CUDA_CHECK(cudaGetLastError());
+}
+
+// Uploads `bytes` of host data to stream-ordered device memory that is freed, stream-ordered,
+// by the returned guard's release() after the consumer kernel is enqueued.
+struct upload {
+  void* dev = nullptr;
+  cudaStream_t st = nullptr;
+  upload(const void* host, std::size_t bytes, cudaStream_t stream) : st(stream) {
+    SOW_CUDA_CHECK(cudaMallocAsync(&dev, bytes, st));
+    const cudaError_t e = cudaMemcpyAsync(dev, host, bytes, cudaMemcpyHostToDevice, st);
+    if (e != cudaSuccess) {
+      (void)cudaFreeAsync(dev, st);
+      dev = nullptr;
+      SOW_CUDA_CHECK(e);
+    }
+  }
+  ~upload() {
+    if (dev != nullptr) (void)cudaFreeAsync(dev, st);
+  }
+  upload(const upload&) = delete;
+  upload& operator=(const upload&) = delete;
+};
+
+}  // namespace cuda_impl
+
+using namespace cuda_impl;
+
+int cuda_device_count() noexcept {
+  try {
+    return devices().count;
+  } catch (...) {
+    return 0;
+  }
+}
+
+const char* cuda_unavailable_reason() noexcept {
+  const device_info& i = devices();
+  if (i.count > 0) return "";
+  return i.error != cudaSuccess ? cudaGetErrorString(i.error) : "no CUDA device found";
+}
+
+int cuda_current_device() {
+  require_device();
+  return current_device();
+}
+
+void cuda_set_device(int device) {
+  require_device();
+  SOW_CUDA_CHECK(cudaSetDevice(device));
+}
+
+void fill_cuda(const fill_target& target, const dist& d, std::uint64_t seed, std::uint64_t key, void* stream,
+               std::uint32_t domain) {
+  const planned r = plan(target, d, seed, key, domain);  // validation first, as sow::fill
+  if (r.empty) return;
+  require_device();
+  check_pointer(target.data, "out");
+  launch(r, as_stream(stream));
+}
+
+void fill_cuda_batch(std::span<const cuda_batch_item> items, std::uint64_t seed, void* stream) {
+  std::vector<planned> plans;
+  plans.reserve(items.size());
+  for (const cuda_batch_item& it : items) plans.push_back(plan(it.target, it.d, seed, it.key, it.domain));
+  std::vector<batch_desc> descs;
+  std::vector<std::size_t> single;  // items that need a launch of their own
+  std::uint64_t work = 0;
+  for (std::size_t i = 0; i < plans.size(); ++i) {
+    const planned& r = plans[i];
+    if (r.empty) continue;
+    const bool contiguous = r.a.rows == 1 && r.a.inner_stride == std::int64_t(itemsize(r.type));
+    if (!contiguous) {
+      single.push_back(i);
+      continue;
+    }
+    batch_desc t{};
+    t.data = r.a.data;
+    t.g0 = r.a.g_base;
+    t.n = r.a.inner;
+    t.work_begin = work;
+    t.key = r.a.s.key;
+    t.domain = r.a.s.domain;
+    t.dtype = int(r.type);
+    t.d = r.a.d;
+    descs.push_back(t);
+    work += r.a.bpr;
+  }
+  if (descs.empty() && single.empty()) return;
+  require_device();
+  for (std::size_t i = 0; i < plans.size(); ++i)
+    if (!plans[i].empty) check_pointer(plans[i].a.data, ("batch item " + std::to_string(i)).c_str());
+  const cudaStream_t st = as_stream(stream);
+  if (descs.size() > std::size_t(INT32_MAX)) detail::invalid("fill_cuda_batch: too many items");
+  if (!descs.empty()) {
+    const upload buf(descs.data(), descs.size() * sizeof(batch_desc), st);
+    batch_kernel<<<grid_for(work), kThreads, 0, st>>>(static_cast<const batch_desc*>(buf.dev), int(descs.size()),
+                                                      work, seed);
+    SOW_CUDA_CHECK(cudaGetLastError());
+  }
+  for (const std::size_t i : single) launch(plans[i], st);
+}
+
+void scatter_cuda(void* data, dtype type, std::span<const std::int64_t> byte_offsets, double value, void* stream) {
+  const std::int64_t item = std::int64_t(itemsize(type));
+  for (const std::int64_t o : byte_offsets)
+    if (o % item != 0) detail::invalid("scatter_cuda: byte offsets must be multiples of the item size");
+  detail::require_finite(value, "value");
+  if (byte_offsets.empty()) return;
+  if (data == nullptr) detail::invalid("out: null data pointer");
+  require_device();
+  check_pointer(data, "out");
+  const cudaStream_t st = as_stream(stream);
+  const upload buf(byte_offsets.data(), byte_offsets.size_bytes(), st);
+  const auto* offs = static_cast<const std::int64_t*>(buf.dev);
+  const std::uint64_t n = byte_offsets.size();
+  const unsigned grid = grid_for(n);
+  char* p = static_cast<char*>(data);
+  const float f = static_cast<float>(value);
+  switch (type) {
+    case dtype::float32: scatter_kernel<float><<<grid, kThreads, 0, st>>>(p, offs, n, f); break;
+    case dtype::float64: scatter_kernel<double><<<grid, kThreads, 0, st>>>(p, offs, n, value); break;
+    case dtype::float16: scatter_kernel<std::uint16_t><<<grid, kThreads, 0, st>>>(p, offs, n, to_float16_bits(f)); break;
+    case dtype::bfloat16:
+      scatter_kernel<std::uint16_t><<<grid, kThreads, 0, st>>>(p, offs, n, to_bfloat16_bits(f));
+      break;
+  }
+  SOW_CUDA_CHECK(cudaGetLastError());
+}
+
+void sparse_keys_cuda(std::uint64_t* out, std::uint64_t rows, std::uint64_t cols, std::uint64_t c0, std::uint64_t nc,
+                      std::uint64_t seed, std::uint64_t key, void* stream) {
+  if (c0 > cols || nc > cols - c0) detail::invalid("sparse_keys_cuda: columns outside the matrix");
+  if (rows > (std::uint64_t{1} << 32)) detail::invalid("sparse_keys_cuda: at most 2^32 rows");
+  const std::uint64_t n = detail::checked_mul(rows, nc, "sparse keys");
+  detail::checked_mul(rows, cols, "sparse shape");
+  if (rows * cols > max_elements) detail::invalid("global shape has more than 2^56 elements");
+  if (n == 0) return;
+  if (out == nullptr) detail::invalid("out: null data pointer");
+  require_device();
+  check_pointer(out, "out");
+  const cudaStream_t st = as_stream(stream);
+  sparse_keys_kernel<<<grid_for(n), kThreads, 0, st>>>(out, rows, cols, c0, nc, seed, key);
+  SOW_CUDA_CHECK(cudaGetLastError());
+}
+
+}  // namespace sow

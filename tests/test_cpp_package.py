@@ -1,0 +1,208 @@
+"""The C++ package: install it with CMake (no Python, no pybind11), build examples/cpp against the
+installed prefix with find_package(sow), run it, and check every tensor it prints is bit-identical
+to the Python package's for the same seed and key. Also: add_subdirectory(sow) from a consumer
+project, and the C ABI.
+
+Needs cmake and a C/C++ compiler (skipped with the reason otherwise). Ninja is used when present.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import subprocess
+import textwrap
+from pathlib import Path
+
+import ml_dtypes
+import numpy as np
+import pytest
+
+import sow
+
+ROOT = Path(__file__).resolve().parents[1]
+SEED = 2024
+
+CMAKE = shutil.which("cmake")
+CXX = os.environ.get("CXX") or shutil.which("c++") or shutil.which("g++") or shutil.which("clang++")
+CC = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")
+NINJA = shutil.which("ninja")
+
+pytestmark = pytest.mark.skipif(
+    CMAKE is None or CXX is None or CC is None,
+    reason=f"needs cmake and a C/C++ compiler (cmake={CMAKE}, c++={CXX}, cc={CC})",
+)
+
+# Fast, self-contained builds: no Python extension, no CUDA, no LAPACK (orthogonal), Release.
+SOW_OPTIONS = ["-DSOW_BUILD_PYTHON=OFF", "-DSOW_CUDA=OFF", "-DSOW_WITH_LAPACK=OFF", "-DCMAKE_BUILD_TYPE=Release"]
+
+
+def _generator() -> list[str]:
+    return ["-G", "Ninja"] if NINJA else []
+
+
+def _run(cmd: list[str], **kw) -> subprocess.CompletedProcess:
+    r = subprocess.run(cmd, capture_output=True, text=True, **kw)
+    if r.returncode != 0:
+        raise AssertionError(f"command failed ({r.returncode}): {' '.join(cmd)}\n{r.stdout[-4000:]}\n{r.stderr[-4000:]}")
+    return r
+
+
+def _build(build_dir: Path, target: str | None = None) -> None:
+    cmd = [CMAKE, "--build", str(build_dir), "--parallel", "2"]
+    if target:
+        cmd += ["--target", target]
+    _run(cmd)
+
+
+def fnv1a64(data: bytes) -> int:
+    h = 0xCBF29CE484222325
+    for b in data:
+        h = ((h ^ b) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
+    return h
+
+
+def _fnv_np(a: np.ndarray) -> int:
+    """FNV-1a 64 of the array's bytes (what main.cpp prints)."""
+    return fnv1a64(np.ascontiguousarray(a).tobytes())
+
+
+def expected_tensors(seed: int) -> dict[str, np.ndarray]:
+    """What examples/cpp/main.cpp computes, through the Python package."""
+    vocab, d, ff = 1000, 64, 256
+    kw = dict(seed=seed)
+    out: dict[str, np.ndarray] = {}
+    out["embed.w"] = sow.trunc_normal((vocab, d), 0.0, 0.02, -0.04, 0.04, key="embed.w", **kw)
+    for i in range(2):
+        p = f"layers.{i}."
+        out[p + "attn.w"] = sow.xavier_uniform((3 * d, d), key=p + "attn.w", **kw)
+        out[p + "attn.b"] = sow.zeros((3 * d,))
+        out[p + "mlp.w1"] = sow.kaiming_normal((ff, d), 0.0, "fan_in", "relu", key=p + "mlp.w1", **kw)
+        out[p + "mlp.b1"] = sow.zeros((ff,))
+        out[p + "mlp.w2"] = sow.kaiming_uniform((d, ff), math.sqrt(5.0), key=p + "mlp.w2", **kw)
+        out[p + "norm.g"] = sow.ones((d,))
+    whole = sow.lecun_normal((vocab, d), key="head.w", **kw)
+    for rank in range(2):
+        part = sow.lecun_normal((vocab, d), key="head.w", shard=[slice(rank * vocab // 2, (rank + 1) * vocab // 2)], **kw)
+        np.testing.assert_array_equal(part, whole[rank * vocab // 2:(rank + 1) * vocab // 2])
+        out[f"head.w@rank{rank}"] = part
+    out["embed.w@bfloat16"] = sow.trunc_normal((vocab, d), 0.0, 0.02, -0.04, 0.04, key="embed.w", dtype="bfloat16", **kw)
+    out["out.w@c_abi"] = sow.xavier_uniform((10, d), key="out.w", **kw)
+    return out
+
+
+def _python_error(fn) -> str:
+    with pytest.raises(ValueError) as e:
+        fn()
+    return str(e.value)
+
+
+def _check_output(stdout: str, seed: int) -> None:
+    lines = [json.loads(line) for line in stdout.splitlines() if line.strip()]
+    tensors = {x["label"]: x for x in lines if "label" in x}
+    expected = expected_tensors(seed)
+    assert sorted(tensors) == sorted(expected)
+    for label, want in expected.items():
+        got = tensors[label]
+        assert tuple(got["shape"]) == want.shape, label
+        bits = want.view(np.uint16 if want.dtype == ml_dtypes.bfloat16 else np.uint32).ravel()
+        width = 2 * want.dtype.itemsize
+        assert got["first8"] == [f"{int(b):0{width}x}" for b in bits[:8]], label
+        assert got["fnv1a64"] == f"{_fnv_np(want):016x}", label
+    errors = {k: v for x in lines for k, v in x.items() if k.endswith("_error")}
+    assert errors["c_abi_error"]["status"] == 1  # SOW_INVALID_ARGUMENT
+    assert errors["c_abi_error"]["message"] == _python_error(lambda: sow.xavier_uniform((2, 3), -1.0, seed=0))
+    assert errors["cpp_error"] == _python_error(lambda: sow.kaiming_uniform((3, 4), 0.0, "fan_avg", seed=seed))
+
+
+@pytest.fixture(scope="module")
+def installed_prefix(tmp_path_factory) -> Path:
+    """sow configured without Python, built and installed into a temporary prefix."""
+    tmp = tmp_path_factory.mktemp("sow_cpp")
+    build, prefix = tmp / "build", tmp / "prefix"
+    _run([CMAKE, "-S", str(ROOT), "-B", str(build), *_generator(), *SOW_OPTIONS])
+    _build(build, "sow_core")
+    _run([CMAKE, "--install", str(build), "--prefix", str(prefix)])
+    return prefix
+
+
+def test_install_layout(installed_prefix):
+    cfg = installed_prefix / "lib" / "cmake" / "sow"
+    if not cfg.is_dir():  # lib64 on some distributions (GNUInstallDirs)
+        cfg = installed_prefix / "lib64" / "cmake" / "sow"
+    for name in ("sowConfig.cmake", "sowConfigVersion.cmake", "sowTargets.cmake"):
+        assert (cfg / name).is_file(), name
+    for h in ("init.hpp", "fill.hpp", "dist.hpp", "key.hpp", "sow.h"):
+        assert (installed_prefix / "include" / "sow" / h).is_file(), h
+    libs = list(installed_prefix.glob("lib*/libsow_core.a")) + list(installed_prefix.glob("lib*/sow_core.lib"))
+    assert libs, "static library not installed"
+
+
+def test_example_matches_python_bits(installed_prefix, tmp_path):
+    build = tmp_path / "example"
+    _run([CMAKE, "-S", str(ROOT / "examples" / "cpp"), "-B", str(build), *_generator(),
+          f"-DCMAKE_PREFIX_PATH={installed_prefix}", "-DCMAKE_BUILD_TYPE=Release"])
+    _build(build)
+    exe = build / "init_model"
+    r = _run([str(exe), str(SEED)])
+    _check_output(r.stdout, SEED)
+
+
+def test_find_package_version_check(installed_prefix, tmp_path):
+    """sowConfigVersion.cmake (SameMajorVersion): 0.1 is found, a different major version is not."""
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "CMakeLists.txt").write_text(textwrap.dedent("""\
+        cmake_minimum_required(VERSION 3.24)
+        project(v LANGUAGES CXX)
+        find_package(sow 0.1 CONFIG REQUIRED)
+        find_package(sow 1 CONFIG QUIET)
+        if(sow_FOUND)
+          message(FATAL_ERROR "sow 1.x must not be satisfied by ${sow_VERSION}")
+        endif()
+        message(STATUS "sow version ok")
+        """))
+    _run([CMAKE, "-S", str(src), "-B", str(tmp_path / "b"), f"-DCMAKE_PREFIX_PATH={installed_prefix}"])
+
+
+def test_add_subdirectory(tmp_path):
+    """A consumer project that add_subdirectory()s the source tree gets sow::core, without Python."""
+    src = tmp_path / "consumer"
+    src.mkdir()
+    (src / "CMakeLists.txt").write_text(textwrap.dedent(f"""\
+        cmake_minimum_required(VERSION 3.24)
+        project(consumer LANGUAGES C CXX)
+        set(SOW_CUDA OFF CACHE STRING "")
+        set(SOW_WITH_LAPACK OFF CACHE BOOL "")
+        add_subdirectory("{ROOT.as_posix()}" sow)
+        add_executable(consumer main.cpp)
+        target_link_libraries(consumer PRIVATE sow::core)
+        """))
+    (src / "main.cpp").write_text(textwrap.dedent("""\
+        #include <cstdio>
+        #include <vector>
+        #include <sow/init.hpp>
+        #include <sow/sow.h>
+        int main() {
+          std::vector<float> w(32 * 16);
+          sow::xavier_uniform_({w, {32, 16}}, {.seed = 7, .key = "layers.0.w"});
+          std::vector<double> b(16);
+          sow::uniform_({b, {16}}, {.seed = 7, .key = 3}, -1.0, 1.0);
+          unsigned x;
+          std::memcpy(&x, &w[5], 4);
+          std::printf("%08x %.17g %s\\n", x, b[0], sow_calculate_gain("tanh", nullptr, nullptr) == SOW_INVALID_ARGUMENT ? sow_last_error() : "?");
+        }
+        """).replace("#include <cstdio>", "#include <cstdio>\n#include <cstring>"))
+    build = tmp_path / "build"
+    _run([CMAKE, "-S", str(src), "-B", str(build), *_generator(), "-DCMAKE_BUILD_TYPE=Release"])
+    cache = (build / "CMakeCache.txt").read_text()
+    assert "SOW_BUILD_PYTHON:BOOL=OFF" in cache  # not top level: no Python extension by default
+    _build(build, "consumer")
+    out = _run([str(build / "consumer")]).stdout.split(" ", 2)
+    w = sow.xavier_uniform((32, 16), seed=7, key="layers.0.w")
+    b = sow.uniform((16,), -1.0, 1.0, seed=7, key=3, dtype="float64")
+    assert out[0] == f"{int(w.view(np.uint32).ravel()[5]):08x}"
+    assert float(out[1]) == float(b[0])
+    assert out[2].strip() == "nonlinearity and gain_out must not be NULL"
