@@ -34,7 +34,8 @@ def refused(match, exc=BAD, out=None):
     with pytest.raises(exc, match=match):
         yield
     if out is not None:
-        np.testing.assert_array_equal(out.view(np.uint8), before.view(np.uint8))
+        # reshape(-1): a 0-d array cannot be viewed as bytes directly.
+        np.testing.assert_array_equal(out.reshape(-1).view(np.uint8), before.reshape(-1).view(np.uint8))
 
 
 # ----------------------------------------------------------------------------------------------

@@ -37,10 +37,9 @@ sow::dist make_dist(const std::string& kind, const std::vector<double>& p) {
   throw std::invalid_argument("unknown distribution '" + kind + "'");
 }
 
-void fill(std::uintptr_t addr, const std::string& dtype, const std::vector<std::int64_t>& shape,
-          const std::vector<std::int64_t>& strides, const std::vector<std::int64_t>& global_shape,
-          const std::vector<std::int64_t>& offsets, const std::string& dist, const std::vector<double>& params,
-          std::uint64_t seed, std::uint64_t key, int threads, std::uint32_t domain) {
+sow::fill_target make_target(std::uintptr_t addr, const std::string& dtype, const std::vector<std::int64_t>& shape,
+                             const std::vector<std::int64_t>& strides, const std::vector<std::int64_t>& global_shape,
+                             const std::vector<std::int64_t>& offsets) {
   sow::fill_target t;
   t.data = reinterpret_cast<void*>(addr);
   t.type = sow::parse_dtype(dtype);
@@ -48,6 +47,14 @@ void fill(std::uintptr_t addr, const std::string& dtype, const std::vector<std::
   t.strides = strides;
   t.global_shape = global_shape;
   t.offsets = offsets;
+  return t;
+}
+
+void fill(std::uintptr_t addr, const std::string& dtype, const std::vector<std::int64_t>& shape,
+          const std::vector<std::int64_t>& strides, const std::vector<std::int64_t>& global_shape,
+          const std::vector<std::int64_t>& offsets, const std::string& dist, const std::vector<double>& params,
+          std::uint64_t seed, std::uint64_t key, int threads, std::uint32_t domain) {
+  const sow::fill_target t = make_target(addr, dtype, shape, strides, global_shape, offsets);
   const sow::dist d = make_dist(dist, params);
   py::gil_scoped_release release;
   sow::fill(t, d, seed, key, threads, domain);
@@ -100,18 +107,6 @@ class cuda_device_scope {
   int prev_ = -1;
 };
 
-sow::fill_target make_target(std::uintptr_t addr, const std::string& dtype, const std::vector<std::int64_t>& shape,
-                             const std::vector<std::int64_t>& strides, const std::vector<std::int64_t>& global_shape,
-                             const std::vector<std::int64_t>& offsets) {
-  sow::fill_target t;
-  t.data = reinterpret_cast<void*>(addr);
-  t.type = sow::parse_dtype(dtype);
-  t.shape = shape;
-  t.strides = strides;
-  t.global_shape = global_shape;
-  t.offsets = offsets;
-  return t;
-}
 
 void fill_cuda(std::uintptr_t addr, const std::string& dtype, const std::vector<std::int64_t>& shape,
                const std::vector<std::int64_t>& strides, const std::vector<std::int64_t>& global_shape,

@@ -88,3 +88,18 @@ def scatter_cuda(
 def sparse_keys_cuda(
     addr: int, rows: int, cols: int, c0: int, nc: int, seed: int, key: int, stream: int, device: int
 ) -> None: ...
+
+has_lapack: bool
+
+def orthogonal(
+    addr: int,
+    dtype: str,
+    shape: tuple[int, ...],
+    strides: tuple[int, ...],
+    gain: float,
+    seed: int,
+    key: int,
+    blocks: int,
+    threads: int,
+) -> None: ...
+def lapack_info() -> str: ...

@@ -69,27 +69,6 @@ struct V {
     hi = (u32v)_mm256_blend_epi32(_mm256_srli_epi64(pe, 32), po, 0xAA);
   }
 
-  template <unsigned G>
-  static SOW_FORCEINLINE void philox(u32v c[4 * G], std::uint32_t k0, std::uint32_t k1) {
-    for (int r = 0; r < 10; ++r) {
-      if (r) {
-        k0 += detail::philox_w0;
-        k1 += detail::philox_w1;
-      }
-      for (unsigned h = 0; h < G; ++h) {
-        u32v* x = c + 4 * h;
-        u32v lo0, hi0, lo1, hi1;
-        mulhilo(x[0], detail::philox_m0, lo0, hi0);
-        mulhilo(x[2], detail::philox_m1, lo1, hi1);
-        const u32v n0 = hi1 ^ x[1] ^ k0, n2 = hi0 ^ x[3] ^ k1;
-        x[0] = n0;
-        x[1] = lo1;
-        x[2] = n2;
-        x[3] = lo0;
-      }
-    }
-  }
-
   static SOW_FORCEINLINE void transpose4(u32v c[4]) {
     const i32v lo32{0, 8, 1, 9, 2, 10, 3, 11};
     const i32v hi32{4, 12, 5, 13, 6, 14, 7, 15};

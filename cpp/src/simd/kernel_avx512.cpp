@@ -71,27 +71,6 @@ struct V {
     hi = (u32v)_mm512_mask_shuffle_epi32(po, 0x5555, pe, _MM_PERM_CDAB);
   }
 
-  template <unsigned G>
-  static SOW_FORCEINLINE void philox(u32v c[4 * G], std::uint32_t k0, std::uint32_t k1) {
-    for (int r = 0; r < 10; ++r) {
-      if (r) {
-        k0 += detail::philox_w0;
-        k1 += detail::philox_w1;
-      }
-      for (unsigned h = 0; h < G; ++h) {
-        u32v* x = c + 4 * h;
-        u32v lo0, hi0, lo1, hi1;
-        mulhilo(x[0], detail::philox_m0, lo0, hi0);
-        mulhilo(x[2], detail::philox_m1, lo1, hi1);
-        const u32v n0 = hi1 ^ x[1] ^ k0, n2 = hi0 ^ x[3] ^ k1;
-        x[0] = n0;
-        x[1] = lo1;
-        x[2] = n2;
-        x[3] = lo0;
-      }
-    }
-  }
-
   static SOW_FORCEINLINE void transpose4(u32v c[4]) {
     using i64m = std::int64_t __attribute__((vector_size(64)));
     const i32v lo32{0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23};

@@ -3,7 +3,7 @@
 //   W                         32-bit lanes per vector
 //   u32v, f32v, u64v, f64v    GCC vector types (W, W, W/2, W/2 lanes)
 //   L32, L64                  lane policies (docs/design.md) over f32v / f64v
-//   philox<G>(u32v c[4G], k0, k1)  Philox4x32-10 on G groups of W blocks (lane l = block b + l)
+//   mulhilo(a, m, lo, hi)     32x32->64-bit products of all lanes
 //   transpose4(u32v c[4])     block-major words -> stream order (c[k] lane m = word 4b + kW + m)
 //   iota()                    0, 1, ..., W-1
 //   store2_f16 / store2_bf16  round 2W floats and store them
@@ -12,10 +12,35 @@
 
 namespace {
 
+#include "multi_lanes.inl"
+
+// Philox4x32-10 (philox.hpp) on G groups of W blocks at once: lane l of group h is block b + hW + l.
+template <unsigned G>
+SOW_FORCEINLINE void philox(typename V::u32v c[4 * G], std::uint32_t k0, std::uint32_t k1) {
+  for (int r = 0; r < 10; ++r) {
+    if (r) {
+      k0 += detail::philox_w0;
+      k1 += detail::philox_w1;
+    }
+    for (unsigned h = 0; h < G; ++h) {
+      typename V::u32v* x = c + 4 * h;
+      typename V::u32v lo0, hi0, lo1, hi1;
+      V::mulhilo(x[0], detail::philox_m0, lo0, hi0);
+      V::mulhilo(x[2], detail::philox_m1, lo1, hi1);
+      const typename V::u32v n0 = hi1 ^ x[1] ^ k0, n2 = hi0 ^ x[3] ^ k1;
+      x[0] = n0;
+      x[1] = lo1;
+      x[2] = n2;
+      x[3] = lo0;
+    }
+  }
+}
+
 template <class O>
 struct kernel {
   static constexpr bool f64 = std::is_same_v<O, double>;
-  using L = std::conditional_t<f64, V::L64, V::L32>;
+  using L1 = std::conditional_t<f64, V::L64, V::L32>;
+  using L = multi_lanes<L1, 4>;  // the four stream-ordered vectors of one group of W blocks
   static constexpr unsigned epb = f64 ? 2 : 4;                    // elements per Philox block
   static constexpr unsigned per_iter = 4 * V::W / (f64 ? 2 : 1);  // elements per W blocks
 
@@ -43,11 +68,15 @@ struct kernel {
         c[4 * h + 2] = c2;
         c[4 * h + 3] = c3;
       }
-      V::template philox<groups>(c, k0, k1);
+      philox<groups>(c, k0, k1);
       for (unsigned h = 0; h < groups; ++h) V::transpose4(c + 4 * h);
-      typename L::f v[4 * groups];
-      for (unsigned k = 0; k < 4 * groups; ++k) v[k] = elem((typename L::u)c[k]);
-      for (unsigned k = 0; k < 4 * groups; k += 2) Tag::store2(out + k * n_per_vec, v[k], v[k + 1]);
+      for (unsigned h = 0; h < groups; ++h) {
+        typename L::u x;
+        for (int k = 0; k < 4; ++k) x.v[k] = (typename L1::u)c[4 * h + k];
+        const typename L::f v = elem(x);
+        Tag::store2(out + 4 * h * n_per_vec, v.v[0], v.v[1]);
+        Tag::store2(out + (4 * h + 2) * n_per_vec, v.v[2], v.v[3]);
+      }
     }
   }
 
