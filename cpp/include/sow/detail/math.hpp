@@ -59,7 +59,9 @@ SOW_HD SOW_FORCEINLINE typename L::f horner(typename L::f x, double c0, R... res
 // |s| <= 0.1716, so the Taylor series of R truncated at z^4 (float) / z^10 (double), z = s*s,
 // leaves a relative error below 0.03 ulp; no fitted coefficients needed.
 // ---------------------------------------------------------------------------------------------
-template <class L>
+// `normal_only`: the caller guarantees x >= the smallest normal number; the subnormal rescaling
+// is then skipped (for such x it selects the unscaled value anyway, so the bits are the same).
+template <class L, bool normal_only = false>
 SOW_HD SOW_FORCEINLINE typename L::f log(typename L::f x) {
   using namespace math_impl;
   using F = typename L::f;
@@ -74,11 +76,17 @@ SOW_HD SOW_FORCEINLINE typename L::f log(typename L::f x) {
   constexpr double ln2_hi = dbl ? 0x1.62e42fefa38p-1 : 0x1.62e4p-1;
   constexpr double ln2_lo = dbl ? 5.497923018708371e-14 : 1.4286068203094173e-06;
 
-  // Subnormals: scale into the normal range (exact) and correct the exponent afterwards.
-  const auto sub = x < kf<L>(dbl ? 0x1p-1022 : 0x1p-126);
-  x = L::select(sub, x * kf<L>(dbl ? 0x1p52 : 0x1p23), x);
-  const I ix = L::as_int(x) - ki<L>(sqrt_half);
-  const I k = (ix >> mbits) - L::select_i(sub, ki<L>(mbits), ki<L>(0));  // arithmetic shift
+  I k, ix;
+  if constexpr (normal_only) {
+    ix = L::as_int(x) - ki<L>(sqrt_half);
+    k = ix >> mbits;  // arithmetic shift
+  } else {
+    // Subnormals: scale into the normal range (exact) and correct the exponent afterwards.
+    const auto sub = x < kf<L>(dbl ? 0x1p-1022 : 0x1p-126);
+    x = L::select(sub, x * kf<L>(dbl ? 0x1p52 : 0x1p23), x);
+    ix = L::as_int(x) - ki<L>(sqrt_half);
+    k = (ix >> mbits) - L::select_i(sub, ki<L>(mbits), ki<L>(0));
+  }
   const F m = L::as_float((ix & ki<L>(mant_mask)) + ki<L>(sqrt_half));
 
   const F f = m - kf<L>(1.0);
@@ -174,6 +182,33 @@ struct giles32 {
 };
 }  // namespace math_impl
 
+// float32 Phi^-1(t/2) from t = 2p in (0, 1]: the normal transform has t at hand (stream format
+// section 4). In sow's float32 transforms p >= 2^-125 always (smaller tail masses take the float64
+// path), so every log argument here is a normal number.
+template <class L>
+SOW_HD SOW_FORCEINLINE typename L::f inv_phi_lower_t(typename L::f t) {
+  using namespace math_impl;
+  using F = typename L::f;
+  static_assert(!is_f64<L>, "float32 only");
+  // Phi^-1(p) = -sqrt(2) erfinv(1 - t).
+  const F w = -detail::log<L, true>(t * (kf<L>(2.0) - t));
+  constexpr giles32 g{};
+  const F e = (kf<L>(1.0) - t) * horner<L>(w - kf<L>(2.5), g.c[0], g.c[1], g.c[2], g.c[3], g.c[4], g.c[5],
+                                           g.c[6], g.c[7], g.c[8]);
+  F z = -(kf<L>(1.4142135623730951) * e);
+  const auto tail = w >= kf<L>(5.0);
+  // The tail is evaluated only when some lane needs it (5% of 16-lane vectors); lanes that do
+  // not need it take the central value either way, so this changes no bit, only the cost.
+  if (L::any(tail)) {
+    const F r = L::sqrt(-detail::log<L, true>(t * kf<L>(0.5)));
+    const auto near = r <= kf<L>(5.0);
+    const F x = L::select(near, r - kf<L>(1.6), r - kf<L>(5.0));
+    constexpr ppnd7 k{};
+    z = L::select(tail, -(horner2<L>(x, near, k.c, k.e) / horner2<L>(x, near, k.d, k.f)), z);
+  }
+  return z;
+}
+
 template <class L>
 SOW_HD SOW_FORCEINLINE typename L::f inv_phi_lower(typename L::f p) {
   using namespace math_impl;
@@ -188,24 +223,7 @@ SOW_HD SOW_FORCEINLINE typename L::f inv_phi_lower(typename L::f p) {
     constexpr ppnd16 k{};
     return m * horner3<L>(x, central, near, k.a, k.c, k.e) / horner3<L>(x, central, near, k.b, k.d, k.f);
   } else {
-    // Phi^-1(p) = -sqrt(2) erfinv(1 - t), t = 2p (exact).
-    const F t = p + p;
-    const F w = -detail::log<L>(t * (kf<L>(2.0) - t));
-    constexpr giles32 g{};
-    const F e = (kf<L>(1.0) - t) * horner<L>(w - kf<L>(2.5), g.c[0], g.c[1], g.c[2], g.c[3], g.c[4], g.c[5],
-                                             g.c[6], g.c[7], g.c[8]);
-    F z = -(kf<L>(1.4142135623730951) * e);
-    const auto tail = w >= kf<L>(5.0);
-    // The tail is evaluated only when some lane needs it (10% of 16-lane vectors); lanes that do
-    // not need it take the central value either way, so this changes no bit, only the cost.
-    if (L::any(tail)) {
-      const F r = L::sqrt(-detail::log<L>(p));
-      const auto near = r <= kf<L>(5.0);
-      const F x = L::select(near, r - kf<L>(1.6), r - kf<L>(5.0));
-      constexpr ppnd7 k{};
-      z = L::select(tail, -(horner2<L>(x, near, k.c, k.e) / horner2<L>(x, near, k.d, k.f)), z);
-    }
-    return z;
+    return inv_phi_lower_t<L>(p + p);
   }
 }
 

@@ -46,8 +46,8 @@ SOW_HD SOW_FORCEINLINE typename L::f std_normal(typename L::u x) {
   using i = typename L::i;
   if constexpr (is_f32<L>) {
     const f t = L::to_float((i)(x & 0x7fffffffu)) * L::splat(0x1p-31) + L::splat(0x1p-32);
-    const f z = inv_phi_lower<L>(t * L::splat(0.5));
-    return L::select((i)(x >> 31) == 0, z, -z);
+    // z <= 0; the sign bit of x negates it: an xor of the sign bit is exactly IEEE negation.
+    return L::as_float(L::as_int(inv_phi_lower_t<L>(t)) ^ (i)(x & 0x80000000u));
   } else {
     const i y = (i)((x >> 11) & ((std::uint64_t{1} << 52) - 1));
     const f z = inv_phi_lower<L>(L::to_float(y * 2 + 1) * L::splat(0x1p-54));
