@@ -128,14 +128,7 @@ def test_calculate_fans_need_two_dims():
 
 @pytest.mark.parametrize(
     "call",
-    [
-        lambda: sow.eye((3,)),
-        lambda: sow.eye((3, 3, 3)),
-        lambda: sow.dirac((3, 3)),
-        lambda: sow.dirac((2, 2, 2, 2, 2, 2)),
-        lambda: sow.sparse((3, 4, 5), 0.1, seed=1),
-        lambda: sow.sparse((9,), 0.1, seed=1),
-    ],
+    RANK_CALLS[:6],  # the eye, dirac and sparse calls
     ids=["eye1d", "eye3d", "dirac2d", "dirac6d", "sparse3d", "sparse1d"],
 )
 def test_wrong_rank(call):
