@@ -16,6 +16,10 @@ What it measures (medians of CUDA-event timings, all in the same run, same devic
    >= 10x).
 4. 1,000 tensors of mixed small shapes: one ``sow.init_batch`` call (one launch) vs one
    torch.nn.init call per tensor (target: >= 10x faster).
+5. Orthogonal: ``sow.orthogonal_`` (Stewart reflectors + cuSOLVER orgqr) vs
+   ``torch.nn.init.orthogonal_`` (geqrf + orgqr) on the same device, float32 square 1024..8192,
+   1024x4096, 4096x1024 and float64 4096 (target: sow >= 2x at n >= 4096, float32), with
+   max|QᵀQ - I| of both and max|Q_gpu - Q_cpu| against sow's CPU result (agreement to rounding).
 
 Results go into bench/RESULTS.md by hand, with the device named.
 """
@@ -174,6 +178,41 @@ def many_small(cp: Any, torch: Any, count: int, repeats: int) -> dict[str, Any]:
     return result
 
 
+ORTHO_SHAPES = [((1024, 1024), "float32"), ((2048, 2048), "float32"), ((4096, 4096), "float32"),
+                ((8192, 8192), "float32"), ((1024, 4096), "float32"), ((4096, 1024), "float32"),
+                ((4096, 4096), "float64")]
+
+
+def _ortho_error(cp: Any, q: Any) -> float:
+    q = q.astype(cp.float64)
+    g = q.T @ q if q.shape[0] >= q.shape[1] else q @ q.T
+    return float(cp.abs(g - cp.eye(g.shape[0])).max())
+
+
+def orthogonal_rows(cp: Any, torch: Any, repeats: int, quick: bool) -> list[dict[str, Any]]:
+    rows = []
+    shapes = ORTHO_SHAPES[:3] if quick else ORTHO_SHAPES
+    print(f"cuSOLVER: {sow._device.load_cusolver()}")
+    for shape, dtype in shapes:
+        out = cp.empty(shape, dtype=dtype)
+        reps = max(3, repeats // 4) if shape[0] * shape[1] >= 4096 * 4096 else repeats
+        r: dict[str, Any] = {"shape": shape, "dtype": dtype}
+        r["sow_ms"] = time_ms(cp, lambda: sow.orthogonal_(out, seed=0), reps)
+        r["sow_err"] = _ortho_error(cp, out)
+        if shape[0] * shape[1] <= 4096 * 4096:  # CPU reference: seconds at 4096 on a few cores
+            r["max_diff_vs_cpu"] = float(np.abs(cp.asnumpy(out) - sow.orthogonal(
+                shape, seed=0, dtype=dtype)).max())
+        if torch is not None:
+            t = torch.empty(shape, device="cuda", dtype=getattr(torch, dtype))
+            r["torch_ms"] = _torch_time(torch, lambda: torch.nn.init.orthogonal_(t), reps)
+            r["torch_err"] = _ortho_error(cp, cp.asarray(t))
+            r["speedup"] = r["torch_ms"] / r["sow_ms"]
+        rows.append(r)
+        del out
+        cp.get_default_memory_pool().free_all_blocks()
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true")
@@ -212,10 +251,21 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\n{small['count']} small tensors ({small['elements']} elements): sow.init_batch "
           f"{small['sow_batch_ms']:.3f} ms{extra}")
 
+    ortho = orthogonal_rows(cp, torch, repeats, args.quick)
+    print("\n| orthogonal | dtype | sow ms | torch ms | vs torch | sow max|QᵀQ−I| | torch max|QᵀQ−I| "
+          "| max|Q_gpu − Q_cpu| |")
+    print("|---|---|---|---|---|---|---|---|")
+    for r in ortho:
+        t = (f"{r['torch_ms']:.2f} | {r['speedup']:.2f}x" if "torch_ms" in r else "- | -")
+        te = f"{r['torch_err']:.1e}" if "torch_err" in r else "-"
+        d = f"{r['max_diff_vs_cpu']:.1e}" if "max_diff_vs_cpu" in r else "-"
+        print(f"| {r['shape'][0]}x{r['shape'][1]} | {r['dtype']} | {r['sow_ms']:.2f} | {t} | "
+              f"{r['sow_err']:.1e} | {te} | {d} |")
+
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"device": name, "bandwidth": bw, "fills": rows, "small": small}, f,
-                      indent=1, default=str)
+            json.dump({"device": name, "bandwidth": bw, "fills": rows, "small": small,
+                       "orthogonal": ortho}, f, indent=1, default=str)
     return 0
 
 

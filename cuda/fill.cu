@@ -12,115 +12,22 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
-#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "layout.hpp"
+#include "runtime.cuh"
 #include "sow/cuda.hpp"
-#include "sow/detail/scalar_lanes.hpp"
-#include "sow/detail/transform.hpp"
-#include "sow/round.hpp"
 #include "sow/stream.hpp"
-
-#define SOW_CUDA_CHECK(expr) ::sow::cuda_impl::check((expr), #expr, __FILE__, __LINE__)
+#include "values.cuh"
 
 namespace sow {
 namespace cuda_impl {
 
-[[noreturn]] void fail(cudaError_t e, const char* what, const char* file, int line) {
-  throw std::runtime_error(std::string(file) + ":" + std::to_string(line) + ": " + what + ": " +
-                           cudaGetErrorName(e) + ": " + cudaGetErrorString(e));
-}
-inline void check(cudaError_t e, const char* what, const char* file, int line) {
-  if (e != cudaSuccess) {
-    (void)cudaGetLastError();  // clear a non-sticky error so later calls start clean
-    fail(e, what, file, line);
-  }
-}
-
-using L32 = detail::scalar_lanes<float>;
-using L64 = detail::scalar_lanes<double>;
-
-constexpr int kThreads = 256;
 constexpr int kMaxOuter = 24;  // dimensions left after merging, besides the innermost
 
-// Per-call distribution constants, as the device sees them.
-struct dev_dist {
-  int kind;  // dist_kind
-  int deep;  // trunc_normal in float32 evaluated in float64 (stream format section 5)
-  dist_consts<float> f;
-  dist_consts<double> d;
-};
-
-dev_dist to_dev(const prepared_dist& p) {
-  return {static_cast<int>(p.kind), p.trunc_f32_in_f64 ? 1 : 0, p.f, p.d};
-}
-
-// ---------------------------------------------------------------------------------------------
-// Values: identical expressions to cpp/src/simd/kernel_scalar.cpp.
-
-template <int KIND>
-__device__ __forceinline__ float value32(const dev_dist& d, std::uint32_t x) {
-  if constexpr (KIND == int(dist_kind::uniform)) {
-    return detail::uniform_value<L32>(x, d.f);
-  } else if constexpr (KIND == int(dist_kind::normal)) {
-    return detail::normal_value<L32>(x, d.f);
-  } else if constexpr (KIND == int(dist_kind::trunc_normal)) {
-    if (d.deep) {
-      const double u = detail::open_uniform<L32>(x);
-      return static_cast<float>(detail::trunc_normal_from_u<L64>(u, d.d));
-    }
-    return detail::trunc_normal_value<L32>(x, d.f);
-  } else {
-    return d.f.value;
-  }
-}
-
-template <int KIND>
-__device__ __forceinline__ double value64(const dev_dist& d, std::uint64_t x) {
-  if constexpr (KIND == int(dist_kind::uniform)) {
-    return detail::uniform_value<L64>(x, d.d);
-  } else if constexpr (KIND == int(dist_kind::normal)) {
-    return detail::normal_value<L64>(x, d.d);
-  } else if constexpr (KIND == int(dist_kind::trunc_normal)) {
-    return detail::trunc_normal_value<L64>(x, d.d);
-  } else {
-    return d.d.value;
-  }
-}
-
-__device__ __forceinline__ std::uint64_t umax(std::uint64_t a, std::uint64_t b) { return a > b ? a : b; }
-__device__ __forceinline__ std::uint64_t umin(std::uint64_t a, std::uint64_t b) { return a < b ? a : b; }
-
-// Output formats (stream format section 6).
-template <int DT>
-struct out_t;
-template <>
-struct out_t<int(dtype::float32)> {
-  using T = float;
-  static constexpr int epb = 4;
-  static __device__ __forceinline__ T conv(float v) { return v; }
-};
-template <>
-struct out_t<int(dtype::float16)> {
-  using T = std::uint16_t;
-  static constexpr int epb = 4;
-  static __device__ __forceinline__ T conv(float v) { return to_float16_bits(v); }
-};
-template <>
-struct out_t<int(dtype::bfloat16)> {
-  using T = std::uint16_t;
-  static constexpr int epb = 4;
-  static __device__ __forceinline__ T conv(float v) { return to_bfloat16_bits(v); }
-};
-template <>
-struct out_t<int(dtype::float64)> {
-  using T = double;
-  static constexpr int epb = 2;
-  static __device__ __forceinline__ T conv(double v) { return v; }
-};
+std::uint64_t epb_of(dtype t) { return t == dtype::float64 ? 2 : 4; }
 
 // Writes the elements g in [lo, hi) of Philox block b (lo, hi inside the block) to p (element lo)
 // with byte stride `es`. Full blocks of contiguous, aligned memory use one vector store.
@@ -285,72 +192,6 @@ __global__ void sparse_keys_kernel(std::uint64_t* out, std::uint64_t rows, std::
 // ---------------------------------------------------------------------------------------------
 // Host side.
 
-struct device_info {
-  int count = -1;
-  cudaError_t error = cudaSuccess;
-};
-
-const device_info& devices() {
-  static const device_info info = [] {
-    device_info i;
-    int n = 0;
-    i.error = cudaGetDeviceCount(&n);
-    if (i.error != cudaSuccess) {
-      (void)cudaGetLastError();
-      n = 0;
-    }
-    i.count = n;
-    return i;
-  }();
-  return info;
-}
-
-void require_device() {
-  const device_info& i = devices();
-  if (i.count > 0) return;
-  throw std::runtime_error(std::string("no CUDA device: ") +
-                           (i.error != cudaSuccess ? cudaGetErrorString(i.error) : "cudaGetDeviceCount found none"));
-}
-
-int current_device() {
-  int dev = 0;
-  SOW_CUDA_CHECK(cudaGetDevice(&dev));
-  return dev;
-}
-
-// Blocks for a grid-stride loop over `work` items: enough to fill the device a few times over.
-unsigned grid_for(std::uint64_t work) {
-  static std::mutex m;
-  static std::vector<int> sms;
-  const int dev = current_device();
-  int sm = 0;
-  {
-    std::lock_guard<std::mutex> lock(m);
-    if (sms.size() <= std::size_t(dev)) sms.resize(dev + 1, 0);
-    if (sms[dev] == 0) SOW_CUDA_CHECK(cudaDeviceGetAttribute(&sms[dev], cudaDevAttrMultiProcessorCount, dev));
-    sm = sms[dev];
-  }
-  const std::uint64_t want = (work + kThreads - 1) / kThreads;
-  const std::uint64_t cap = std::uint64_t(sm) * 16;  // 2048 threads/SM: two waves of resident blocks
-  return unsigned(std::max<std::uint64_t>(1, std::min(want, cap)));
-}
-
-// `p` must be device or managed memory of the current device.
-void check_pointer(const void* p, const char* what) {
-  cudaPointerAttributes attr{};
-  SOW_CUDA_CHECK(cudaPointerGetAttributes(&attr, p));
-  if (attr.type != cudaMemoryTypeDevice && attr.type != cudaMemoryTypeManaged)
-    throw std::invalid_argument(std::string(what) + " is not CUDA device memory (host memory goes to sow::fill)");
-  const int dev = current_device();
-  if (attr.type == cudaMemoryTypeDevice && attr.device != dev)
-    throw std::invalid_argument(std::string(what) + " lives on cuda:" + std::to_string(attr.device) +
-                                ", but the current device is cuda:" + std::to_string(dev));
-}
-
-cudaStream_t as_stream(void* s) { return static_cast<cudaStream_t>(s); }
-
-std::uint64_t epb_of(dtype t) { return t == dtype::float64 ? 2 : 4; }
-
 // A validated single-tensor launch, ready to enqueue.
 struct planned {
   fill_args a;
@@ -422,27 +263,6 @@ void launch(const planned& r, cudaStream_t st) {
   }
   SOW_CUDA_CHECK(cudaGetLastError());
 }
-
-// Uploads `bytes` of host data to stream-ordered device memory that is freed, stream-ordered,
-// by the returned guard's release() after the consumer kernel is enqueued.
-struct upload {
-  void* dev = nullptr;
-  cudaStream_t st = nullptr;
-  upload(const void* host, std::size_t bytes, cudaStream_t stream) : st(stream) {
-    SOW_CUDA_CHECK(cudaMallocAsync(&dev, bytes, st));
-    const cudaError_t e = cudaMemcpyAsync(dev, host, bytes, cudaMemcpyHostToDevice, st);
-    if (e != cudaSuccess) {
-      (void)cudaFreeAsync(dev, st);
-      dev = nullptr;
-      SOW_CUDA_CHECK(e);
-    }
-  }
-  ~upload() {
-    if (dev != nullptr) (void)cudaFreeAsync(dev, st);
-  }
-  upload(const upload&) = delete;
-  upload& operator=(const upload&) = delete;
-};
 
 }  // namespace cuda_impl
 

@@ -162,6 +162,16 @@ void sparse_keys_cuda(std::uintptr_t addr, std::uint64_t rows, std::uint64_t col
   sow::sparse_keys_cuda(reinterpret_cast<std::uint64_t*>(addr), rows, cols, c0, nc, seed, key,
                         reinterpret_cast<void*>(stream));
 }
+
+// Orthogonal initialization of device memory (cuSOLVER, loaded on first use).
+void orthogonal_cuda(std::uintptr_t addr, const std::string& dtype, const std::vector<std::int64_t>& shape,
+                     const std::vector<std::int64_t>& strides, double gain, std::uint64_t seed, std::uint64_t key,
+                     std::int64_t blocks, std::uintptr_t stream, int device) {
+  const sow::fill_target t = make_target(addr, dtype, shape, strides, {}, {});
+  py::gil_scoped_release release;
+  const cuda_device_scope scope(device);
+  sow::orthogonal_cuda(t, gain, seed, key, blocks, reinterpret_cast<void*>(stream));
+}
 #endif
 
 #if defined(SOW_HAVE_LAPACK)
@@ -169,11 +179,7 @@ void sparse_keys_cuda(std::uintptr_t addr, std::uint64_t rows, std::uint64_t col
 void orthogonal(std::uintptr_t addr, const std::string& dtype, const std::vector<std::int64_t>& shape,
                 const std::vector<std::int64_t>& strides, double gain, std::uint64_t seed, std::uint64_t key,
                 std::int64_t blocks, int threads) {
-  sow::fill_target t;
-  t.data = reinterpret_cast<void*>(addr);
-  t.type = sow::parse_dtype(dtype);
-  t.shape = shape;
-  t.strides = strides;
+  const sow::fill_target t = make_target(addr, dtype, shape, strides, {}, {});
   py::gil_scoped_release release;
   sow::orthogonal(t, gain, seed, key, blocks, threads);
 }
@@ -215,6 +221,13 @@ PYBIND11_MODULE(_core, m) {
         py::arg("stream"), py::arg("device"));
   m.def("sparse_keys_cuda", &sparse_keys_cuda, py::arg("addr"), py::arg("rows"), py::arg("cols"), py::arg("c0"),
         py::arg("nc"), py::arg("seed"), py::arg("key"), py::arg("stream"), py::arg("device"));
+  m.def("orthogonal_cuda", &orthogonal_cuda, py::arg("addr"), py::arg("dtype"), py::arg("shape"), py::arg("strides"),
+        py::arg("gain"), py::arg("seed"), py::arg("key"), py::arg("blocks"), py::arg("stream"), py::arg("device"));
+  m.def("cusolver_info", [] {
+    py::gil_scoped_release release;
+    return sow::cusolver_info();
+  });
+  m.def("cusolver_add_search_dir", &sow::cusolver_add_search_dir, py::arg("dir"));
 #else
   m.attr("has_cuda") = false;
   m.def("cuda_device_count", [] { return 0; });

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "layout.hpp"
+#include "sow/detail/householder.hpp"
 #include "sow/round.hpp"
 
 // LAPACK symbols carry a prefix in some distributions: scipy-openblas32 exports scipy_slarfb_ etc.
@@ -130,24 +131,6 @@ void parallel_for(std::int64_t count, int threads, std::int64_t chunk, F&& f) {
   if (error) std::rethrow_exception(error);
 }
 
-// Sum of squares of x[0..len) in float64, in a fixed order (8 interleaved partial sums, combined
-// pairwise): the same bits for any thread count.
-template <class T>
-double sum_squares(const T* x, std::int64_t len) {
-  double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-  std::int64_t i = 0;
-  for (; i + 8 <= len; i += 8)
-    for (int j = 0; j < 8; ++j) {
-      const double v = static_cast<double>(x[i + j]);
-      acc[j] += v * v;
-    }
-  for (int j = 0; i < len; ++i, ++j) {
-    const double v = static_cast<double>(x[i]);
-    acc[j] += v * v;
-  }
-  return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-}
-
 // Forms Q = H_1 ... H_n [I; 0] (m x n, column-major, lda = m) in place from the Householder vectors
 // in the strict lower part of `a` and `tau`: LAPACK orgqr's blocked algorithm (blocks of kNb
 // reflectors, last block first), but with every update split into column panels of a fixed width
@@ -257,24 +240,7 @@ void run(const orthogonal_plan& p, const fill_target& target, std::uint64_t seed
   const std::size_t mn = static_cast<std::size_t>(m) * static_cast<std::size_t>(n);
   std::vector<T> a(mn), tau(static_cast<std::size_t>(n)), sign(static_cast<std::size_t>(n)), scale(static_cast<std::size_t>(n));
 
-  // Byte offsets of the flattened columns (dimensions 1..) of the output, and the row stride.
-  std::vector<std::int64_t> col_off(static_cast<std::size_t>(p.cols));
-  {
-    const std::size_t nd = target.shape.size();
-    std::vector<std::int64_t> idx(nd, 0);
-    std::int64_t off = 0;
-    for (std::int64_t j = 0; j < p.cols; ++j) {
-      col_off[static_cast<std::size_t>(j)] = off;
-      for (std::size_t d = nd; d-- > 1;) {  // increment the multi-index over dimensions 1..nd-1
-        if (++idx[d] < target.shape[d]) {
-          off += target.strides[d];
-          break;
-        }
-        off -= (idx[d] - 1) * target.strides[d];
-        idx[d] = 0;
-      }
-    }
-  }
+  const std::vector<std::int64_t> col_off = column_offsets(target);
   unsigned char* base = static_cast<unsigned char*>(target.data);
   const std::int64_t row_stride = target.strides[0];
   const T g = static_cast<T>(p.gain);
@@ -298,56 +264,6 @@ void run(const orthogonal_plan& p, const fill_target& target, std::uint64_t seed
 
 }  // namespace
 
-orthogonal_plan plan_orthogonal(const fill_target& t, double gain, std::int64_t blocks) {
-  const std::size_t nd = t.shape.size();
-  if (nd < 2) invalid("orthogonal needs a tensor with 2 or more dimensions, got " + std::to_string(nd));
-  detail::make_layout(t);  // shape, strides, shard bounds, 2^56
-  const bool sharded = !t.global_shape.empty() || !t.offsets.empty();
-  if (sharded)
-    for (std::size_t k = 0; k < nd; ++k)
-      if (t.global_shape[k] != t.shape[k] || t.offsets[k] != 0)
-        invalid("orthogonal does not take a shard: every value depends on the whole matrix");
-  for (std::size_t k = 0; k < nd; ++k) {
-    if (t.shape[k] == 0) invalid("orthogonal needs a non-empty tensor, got size 0 in dimension " + std::to_string(k));
-    if (t.shape[k] > 1 && t.strides[k] == 0) invalid("out has a zero stride on a dimension of size > 1");
-  }
-  if (t.data == nullptr) invalid("out: null data pointer");
-  if (!std::isfinite(gain)) invalid("gain must be finite, got " + std::to_string(gain));
-  if (t.type != dtype::float64 && std::abs(gain) > static_cast<double>(std::numeric_limits<float>::max()))
-    invalid("gain exceeds the float32 range; use dtype float64");
-  orthogonal_plan p;
-  p.rows = t.shape[0];
-  p.cols = 1;
-  for (std::size_t k = 1; k < nd; ++k) p.cols *= t.shape[k];  // no overflow: checked by make_layout
-  if (blocks < 1) invalid("blocks must be >= 1, got " + std::to_string(blocks));
-  if (p.rows % blocks != 0)
-    invalid("blocks=" + std::to_string(blocks) + " must divide shape[0]=" + std::to_string(p.rows));
-  p.blocks = blocks;
-  p.block_rows = p.rows / blocks;
-  p.tall = p.block_rows >= p.cols;
-  p.m = std::max(p.block_rows, p.cols);
-  p.n = std::min(p.block_rows, p.cols);
-  if (p.m > INT_MAX) invalid("orthogonal: a block's larger side " + std::to_string(p.m) + " exceeds LAPACK's 2^31 - 1");
-  p.type = t.type;
-  p.work = t.type == dtype::float64 ? dtype::float64 : dtype::float32;
-  p.gain = gain;
-  return p;
-}
-
-void block_fill_target(const orthogonal_plan& p, std::int64_t b, void* scratch, block_view& v) {
-  const std::int64_t item = static_cast<std::int64_t>(itemsize(p.work));
-  v.shape = {p.block_rows, p.cols};
-  v.gshape = {p.rows, p.cols};
-  v.offsets = {b * p.block_rows, 0};
-  v.strides = p.tall ? std::array<std::int64_t, 2>{item, item * p.m} : std::array<std::int64_t, 2>{item * p.m, item};
-  v.target.data = scratch;
-  v.target.type = p.work;
-  v.target.shape = v.shape;
-  v.target.strides = v.strides;
-  v.target.global_shape = v.gshape;
-  v.target.offsets = v.offsets;
-}
-
 template <class T>
 void stewart_reflectors(T* a, std::int64_t m, std::int64_t n, T* tau, T* sign, int threads) {
   const int nt = resolve_threads(threads);
@@ -355,20 +271,12 @@ void stewart_reflectors(T* a, std::int64_t m, std::int64_t n, T* tau, T* sign, i
   parallel_for(n, nt, 8, [&](std::int64_t k) {
     T* x = a + k * m + k;  // x[0] = a[k, k], length m - k
     const std::int64_t len = m - k;
-    const double alpha = static_cast<double>(x[0]);
-    const double xn2 = len > 1 ? sum_squares(x + 1, len - 1) : 0.0;
-    double beta;
-    if (xn2 == 0) {  // H = I (always the case for the last column of a square matrix)
-      tau[k] = 0;
-      beta = alpha;
-    } else {
-      const double norm = std::sqrt(alpha * alpha + xn2);
-      beta = alpha >= 0 ? -norm : norm;
-      tau[k] = static_cast<T>((beta - alpha) / beta);
-      const double s = 1.0 / (alpha - beta);
-      for (std::int64_t i = 1; i < len; ++i) x[i] = static_cast<T>(static_cast<double>(x[i]) * s);
-    }
-    sign[k] = beta >= 0 ? T(1) : T(-1);
+    const detail::householder h =
+        detail::make_householder(static_cast<double>(x[0]), len > 1 ? detail::sum_squares(x + 1, len - 1) : 0.0);
+    tau[k] = static_cast<T>(h.tau);
+    if (!h.identity)
+      for (std::int64_t i = 1; i < len; ++i) x[i] = static_cast<T>(static_cast<double>(x[i]) * h.scale);
+    sign[k] = static_cast<T>(h.sign);
   });
 }
 

@@ -88,6 +88,21 @@ def scatter_cuda(
 def sparse_keys_cuda(
     addr: int, rows: int, cols: int, c0: int, nc: int, seed: int, key: int, stream: int, device: int
 ) -> None: ...
+def orthogonal_cuda(
+    addr: int,
+    dtype: str,
+    shape: tuple[int, ...],
+    strides: tuple[int, ...],
+    gain: float,
+    seed: int,
+    key: int,
+    blocks: int,
+    stream: int,
+    device: int,
+) -> None: ...
+# cuSOLVER is loaded at run time, on the first orthogonal_cuda call (RuntimeError when not found).
+def cusolver_info() -> str: ...
+def cusolver_add_search_dir(dir: str) -> None: ...
 
 has_lapack: bool
 

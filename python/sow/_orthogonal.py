@@ -2,19 +2,22 @@
 ``delta_orthogonal``.
 
 The matrix is Haar distributed (uniform on the matrices with orthonormal rows or columns) and is
-a pure function of (seed, key, shape, dtype, blocks): docs/orthogonal.md explains the algorithm
-(Householder vectors sampled directly, Stewart 1980, then LAPACK ``orgqr``), and
-docs/stream-format.md, section "Orthogonal", which stream elements feed it.
+a pure function of (seed, key, shape, dtype, blocks) on a given kind of device: docs/orthogonal.md
+explains the algorithm (Householder vectors sampled directly, Stewart 1980, then ``orgqr``: our
+blocked driver over OpenBLAS on the CPU, cuSOLVER on CUDA), and docs/stream-format.md, section
+"Orthogonal", which stream elements feed it. CPU and GPU build bit-identical Householder vectors,
+so their results agree to rounding.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from typing import Any, Union
 
 import numpy as np
 
-from . import _core
+from . import _core, _device, _fill
 from ._dtypes import numpy_dtype, parse_dtype
 from ._out import OutBuffer, check_out
 from ._validate import check_key, check_positive_int, check_real, check_seed, check_shape, check_threads
@@ -53,23 +56,37 @@ def _check_blocks(blocks: Any, rows: int) -> int:
     return b
 
 
-def _require_host(buf: OutBuffer) -> None:
-    if buf.device is not None:
-        raise NotImplementedError(
-            "orthogonal initialization of CUDA memory is not implemented yet; fill a host array "
-            "and copy it to the device"
-        )
+def _prepare(buf: OutBuffer) -> None:
+    """What the backend needs, checked before anything is written: LAPACK on the CPU, cuSOLVER
+    (loaded here) on CUDA."""
+    if buf.device is None:
+        _require_lapack()
+    else:
+        _device.load_cusolver()
 
 
 def _run(buf: OutBuffer, gain: float, seed: int, key: int, blocks: int, threads: int) -> None:
-    _core.orthogonal(
-        buf.addr, buf.dtype, buf.shape, buf.strides, gain, seed, key, blocks, threads
-    )
+    if buf.device is None:
+        _core.orthogonal(
+            buf.addr, buf.dtype, buf.shape, buf.strides, gain, seed, key, blocks, threads
+        )
+    else:
+        _core.orthogonal_cuda(
+            buf.addr, buf.dtype, buf.shape, buf.strides, gain, seed, key, blocks, buf.stream,
+            buf.device,
+        )
+
+
+def _allocate(shape: tuple[int, ...], dtype: str, device: Any) -> OutBuffer:
+    dev = _device.parse_device(device)
+    if dev is None:
+        return check_out(np.empty(shape, dtype=numpy_dtype(dtype)))
+    return check_out(_device.cuda_empty(shape, dtype, dev))
 
 
 def orthogonal(
     shape: Shape, gain: Real = 1.0, *, seed: int, key: Key = 0, dtype: Any = "float32",
-    threads: int | None = None, blocks: int | None = None,
+    threads: int | None = None, blocks: int | None = None, device: Any = None,
 ) -> np.ndarray:
     """A Haar-random (semi-)orthogonal matrix times ``gain`` (torch ``orthogonal_``).
 
@@ -85,10 +102,17 @@ def orthogonal(
     float16 and bfloat16 results are the float32 result rounded (torch, JAX and Keras refuse
     these dtypes). Unlike the elementwise initializers there is no ``shard``: every value
     depends on the whole matrix. The values are a pure function of (seed, key, shape, dtype,
-    blocks) on a given CPU kind and OpenBLAS version (docs/orthogonal.md).
+    blocks) on a given CPU kind and OpenBLAS version, or GPU kind and cuSOLVER version
+    (docs/orthogonal.md).
+
+    ``device="cuda"``/``"cuda:N"`` returns a CuPy array computed on that device (cuSOLVER, loaded
+    on first use: ``pip install nvidia-cusolver``, or any CUDA toolkit's); to fill torch or
+    bfloat16 device tensors use :func:`orthogonal_`. The GPU result equals the CPU result to
+    rounding (the same Householder vectors, bit for bit; a different ``orgqr``).
 
     Raises ``ValueError`` for fewer than 2 dimensions, a zero size, a non-finite gain, or
-    ``blocks`` not dividing ``shape[0]``, and for the usual seed/key/dtype/threads errors.
+    ``blocks`` not dividing ``shape[0]``, and for the usual seed/key/dtype/threads errors;
+    ``RuntimeError`` when a CUDA device or cuSOLVER is missing.
     """
     gshape = check_shape(shape)
     name = parse_dtype(dtype)
@@ -96,24 +120,25 @@ def orthogonal(
     g = check_real(gain, "gain")
     s, k, th = check_seed(seed), check_key(key), check_threads(threads)
     nb = _check_blocks(blocks, gshape[0])
-    _require_lapack()
-    buf = check_out(np.empty(gshape, dtype=numpy_dtype(name)))
+    buf = _allocate(gshape, name, device)
+    _prepare(buf)
     _run(buf, g, s, k, nb, th)
     return buf.array
 
 
 def orthogonal_(
     out: np.ndarray, gain: Real = 1.0, *, seed: int, key: Key = 0,
-    threads: int | None = None, blocks: int | None = None,
+    threads: int | None = None, blocks: int | None = None, stream: Any = None,
 ) -> np.ndarray:
-    """In-place :func:`orthogonal`: fill ``out`` (any strides) and return it."""
-    buf = check_out(out)
+    """In-place :func:`orthogonal`: fill ``out`` (any strides; NumPy, CuPy, torch CPU/CUDA or
+    DLPack, as the other in-place initializers) and return it. CUDA outputs are filled on their
+    own device, ordered on ``stream`` (default: the array library's current stream)."""
+    buf = check_out(out, stream)
     _check_matrix_shape(buf.shape, "out.shape")
     g = check_real(gain, "gain")
     s, k, th = check_seed(seed), check_key(key), check_threads(threads)
     nb = _check_blocks(blocks, buf.shape[0])
-    _require_host(buf)
-    _require_lapack()
+    _prepare(buf)
     _run(buf, g, s, k, nb, th)
     return buf.array
 
@@ -135,43 +160,48 @@ def _delta_checks(shape: tuple[int, ...], name: str) -> None:
 def _delta_write(
     buf: OutBuffer, scale: float, seed: int, key: int, threads: int
 ) -> np.ndarray:
-    mat = check_out(np.empty(buf.shape[-2:], dtype=numpy_dtype(buf.dtype)))
-    _run(mat, scale, seed, key, 1, threads)
-    arr = buf.host  # a NumPy view of the output's host memory
-    assert arr is not None
-    arr[...] = 0
-    arr[tuple((n - 1) // 2 for n in buf.shape[:-2])] = mat.array
+    """Zeros, then orthogonal((in, out), scale) written straight into the centre tap (a strided
+    2-D view of ``buf``): no temporary, the same code on the CPU and on CUDA."""
+    if buf.dtype != "float64" and abs(scale) > float(np.finfo(np.float32).max):
+        # (orthogonal's own check would come after the zero fill below)
+        raise ValueError(f"scale {scale!r} exceeds the float32 range; use dtype float64")
+    _prepare(buf)  # before the zero fill: nothing is written unless everything can be
+    nd = len(buf.shape)
+    _fill.fill(buf, buf.shape, (0,) * nd, "constant", (0.0,), 0, 0, threads)
+    centre = sum(((n - 1) // 2) * st for n, st in zip(buf.shape[:-2], buf.strides[:-2]))
+    tap = dataclasses.replace(
+        buf, data_ptr=buf.addr + centre, shape=buf.shape[-2:], strides=buf.strides[-2:]
+    )
+    _run(tap, scale, seed, key, 1, threads)
     return buf.array
 
 
 def delta_orthogonal(
     shape: Shape, scale: Real = 1.0, *, seed: int, key: Key = 0, dtype: Any = "float32",
-    threads: int | None = None,
+    threads: int | None = None, device: Any = None,
 ) -> np.ndarray:
     """JAX's ``delta_orthogonal`` for convolution kernels in JAX layout ``(*spatial, in, out)``
     (3, 4 or 5 dimensions, ``out >= in``): zeros except the centre tap
     ``((k1-1)//2, (k2-1)//2, ...)``, which is ``orthogonal((in, out), scale, seed=seed, key=key)``
     (orthonormal rows times ``scale``), so the convolution is norm-preserving at initialization
     (Xiao et al. 2018). Same dtypes and errors as :func:`orthogonal`, plus ``ValueError`` for
-    the wrong rank or ``out < in``."""
+    the wrong rank or ``out < in``. ``device`` as for :func:`orthogonal`."""
     gshape = check_shape(shape)
     name = parse_dtype(dtype)
     _delta_checks(gshape, "shape")
     sc = check_real(scale, "scale")
     s, k, th = check_seed(seed), check_key(key), check_threads(threads)
-    _require_lapack()
-    buf = check_out(np.empty(gshape, dtype=numpy_dtype(name)))
-    return _delta_write(buf, sc, s, k, th)
+    return _delta_write(_allocate(gshape, name, device), sc, s, k, th)
 
 
 def delta_orthogonal_(
     out: np.ndarray, scale: Real = 1.0, *, seed: int, key: Key = 0, threads: int | None = None,
+    stream: Any = None,
 ) -> np.ndarray:
-    """In-place :func:`delta_orthogonal`: fill ``out`` and return it."""
-    buf = check_out(out)
+    """In-place :func:`delta_orthogonal`: fill ``out`` (any supported array, host or CUDA) and
+    return it."""
+    buf = check_out(out, stream)
     _delta_checks(buf.shape, "out.shape")
     sc = check_real(scale, "scale")
     s, k, th = check_seed(seed), check_key(key), check_threads(threads)
-    _require_host(buf)
-    _require_lapack()
     return _delta_write(buf, sc, s, k, th)

@@ -9,13 +9,6 @@ import pytest
 import sow
 from sow import _core
 
-pytestmark = [
-    pytest.mark.gpu,
-    pytest.mark.skipif(not getattr(_core, "has_cuda", False), reason="sow built without CUDA"),
-    pytest.mark.skipif(getattr(_core, "has_cuda", False) and _core.cuda_device_count() == 0,
-                       reason="no CUDA device"),
-]
-
 cp = pytest.importorskip("cupy") if sow.cuda_available() else None
 
 DTYPES = ["float32", "float64", "float16", "bfloat16"]

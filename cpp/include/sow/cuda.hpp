@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <string>
 
 #include "sow/dist.hpp"
 #include "sow/fill.hpp"
@@ -58,5 +59,26 @@ void scatter_cuda(void* data, dtype type, std::span<const std::int64_t> byte_off
 /// out being device memory of rows * nc uint64.
 void sparse_keys_cuda(std::uint64_t* out, std::uint64_t rows, std::uint64_t cols, std::uint64_t c0, std::uint64_t nc,
                       std::uint64_t seed, std::uint64_t key, void* stream);
+
+/// Haar-random orthogonal initialization of device memory on the current device: the semantics,
+/// validation and stream elements of sow::orthogonal (sow/orthogonal.hpp), with Q formed by
+/// cuSOLVER's xORGQR from the same Householder vectors the CPU builds (bit-identical reflectors;
+/// Q agrees with the CPU's to rounding). Scratch memory (the block's m x n working matrix, two
+/// n-vectors, one int64 per output column and xORGQR's workspace) is stream-ordered
+/// (cudaMallocAsync) and freed on `stream`. cuSOLVER is loaded on the first call (see
+/// cusolver_info); without it, std::runtime_error before anything is enqueued.
+void orthogonal_cuda(const fill_target& target, double gain, std::uint64_t seed, std::uint64_t key,
+                     std::int64_t blocks, void* stream);
+
+/// Loads cuSOLVER if it is not loaded yet and says which: e.g. "cuSOLVER 12.4.1
+/// (/.../nvidia/cu13/lib/libcusolver.so.12)". std::runtime_error listing what was tried when none
+/// is found. Search order: $SOW_CUSOLVER_LIBRARY (a file path; nothing else when set), a
+/// libcusolver.so.12/.11 already loaded in the process, the dynamic linker's search, the
+/// directories given to cusolver_add_search_dir, $CUDA_HOME/lib64, $CUDA_PATH/lib64,
+/// /usr/local/cuda/lib64.
+std::string cusolver_info();
+
+/// Adds a directory to cuSOLVER's search list (before the CUDA_HOME entries); no effect once loaded.
+void cusolver_add_search_dir(const std::string& dir);
 
 }  // namespace sow

@@ -1,21 +1,23 @@
 // Haar-random orthogonal initialization (docs/orthogonal.md; stream layout in docs/stream-format.md,
-// section "Orthogonal"). Needs a LAPACK (orgqr); built as its own library target (sow_orthogonal) so
-// that sow_core stays LAPACK-free.
-//
-// The pieces are split so that a device backend (cuSOLVER orgqr) reuses the validation, the plan and
-// the definition of which stream elements feed which Householder vector:
+// section "Orthogonal"). orthogonal() needs a LAPACK and is its own library target (sow_orthogonal)
+// so that sow_core stays LAPACK-free; the other pieces are in sow_core. They are split so that the
+// device backend (orthogonal_cuda in sow/cuda.hpp: cuSOLVER orgqr) reuses the validation, the plan
+// and the definition of which stream elements feed which Householder vector:
 //   plan_orthogonal      validates a call and says how the tensor splits into tall column-major
 //                        problems (one per block);
 //   block_fill_target    the fill_target that writes block b's Gaussian matrix into a column-major
 //                        scratch matrix with sow::fill (or its device twin);
+//   column_offsets       where each column of the (rows, cols) view lies in the output;
 //   stewart_reflectors   turns that Gaussian matrix into Householder vectors, tau and the Haar
-//                        signs, in place (host);
+//                        signs, in place (host; the per-column arithmetic is
+//                        sow/detail/householder.hpp, shared with the device);
 //   orthogonal           the whole CPU path.
 #pragma once
 
 #include <array>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "sow/fill.hpp"
 
@@ -53,6 +55,10 @@ struct block_view {
   fill_target target;
 };
 void block_fill_target(const orthogonal_plan& p, std::int64_t b, void* scratch, block_view& view);
+
+/// Byte offset, from element (0, ..., 0), of column j of the (rows, cols) view of a validated
+/// target: the offset of the element whose indices over dimensions 1.. flatten (row-major) to j.
+std::vector<std::int64_t> column_offsets(const fill_target& target);
 
 /// Stewart (1980): given a column-major m x n matrix `a` (lda = m, m >= n) of i.i.d. N(0, 1) values,
 /// overwrites column k below the diagonal with the Householder vector v_k (v_k[0] = 1 implicit) that

@@ -1,0 +1,89 @@
+// The LAPACK-free half of orthogonal initialization (sow/orthogonal.hpp): validation, the split
+// into tall problems, and where each block's Gaussian matrix goes. Part of sow_core so that the
+// CPU path (orthogonal.cpp, LAPACK) and the CUDA path (cuda/orthogonal.cu, cuSOLVER) share it.
+#include <algorithm>
+#include <climits>
+#include <cmath>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "layout.hpp"
+#include "sow/orthogonal.hpp"
+
+namespace sow {
+
+using detail::invalid;
+
+orthogonal_plan plan_orthogonal(const fill_target& t, double gain, std::int64_t blocks) {
+  const std::size_t nd = t.shape.size();
+  if (nd < 2) invalid("orthogonal needs a tensor with 2 or more dimensions, got " + std::to_string(nd));
+  detail::make_layout(t);  // shape, strides, shard bounds, 2^56
+  const bool sharded = !t.global_shape.empty() || !t.offsets.empty();
+  if (sharded)
+    for (std::size_t k = 0; k < nd; ++k)
+      if (t.global_shape[k] != t.shape[k] || t.offsets[k] != 0)
+        invalid("orthogonal does not take a shard: every value depends on the whole matrix");
+  for (std::size_t k = 0; k < nd; ++k) {
+    if (t.shape[k] == 0) invalid("orthogonal needs a non-empty tensor, got size 0 in dimension " + std::to_string(k));
+    if (t.shape[k] > 1 && t.strides[k] == 0) invalid("out has a zero stride on a dimension of size > 1");
+  }
+  if (t.data == nullptr) invalid("out: null data pointer");
+  if (!std::isfinite(gain)) invalid("gain must be finite, got " + std::to_string(gain));
+  if (t.type != dtype::float64 && std::abs(gain) > static_cast<double>(std::numeric_limits<float>::max()))
+    invalid("gain exceeds the float32 range; use dtype float64");
+  orthogonal_plan p;
+  p.rows = t.shape[0];
+  p.cols = 1;
+  for (std::size_t k = 1; k < nd; ++k) p.cols *= t.shape[k];  // no overflow: checked by make_layout
+  if (blocks < 1) invalid("blocks must be >= 1, got " + std::to_string(blocks));
+  if (p.rows % blocks != 0)
+    invalid("blocks=" + std::to_string(blocks) + " must divide shape[0]=" + std::to_string(p.rows));
+  p.blocks = blocks;
+  p.block_rows = p.rows / blocks;
+  p.tall = p.block_rows >= p.cols;
+  p.m = std::max(p.block_rows, p.cols);
+  p.n = std::min(p.block_rows, p.cols);
+  if (p.m > INT_MAX) invalid("orthogonal: a block's larger side " + std::to_string(p.m) + " exceeds LAPACK's 2^31 - 1");
+  p.type = t.type;
+  p.work = t.type == dtype::float64 ? dtype::float64 : dtype::float32;
+  p.gain = gain;
+  return p;
+}
+
+void block_fill_target(const orthogonal_plan& p, std::int64_t b, void* scratch, block_view& v) {
+  const std::int64_t item = static_cast<std::int64_t>(itemsize(p.work));
+  v.shape = {p.block_rows, p.cols};
+  v.gshape = {p.rows, p.cols};
+  v.offsets = {b * p.block_rows, 0};
+  v.strides = p.tall ? std::array<std::int64_t, 2>{item, item * p.m} : std::array<std::int64_t, 2>{item * p.m, item};
+  v.target.data = scratch;
+  v.target.type = p.work;
+  v.target.shape = v.shape;
+  v.target.strides = v.strides;
+  v.target.global_shape = v.gshape;
+  v.target.offsets = v.offsets;
+}
+
+std::vector<std::int64_t> column_offsets(const fill_target& t) {
+  const std::size_t nd = t.shape.size();
+  std::int64_t cols = 1;
+  for (std::size_t d = 1; d < nd; ++d) cols *= t.shape[d];
+  std::vector<std::int64_t> off(static_cast<std::size_t>(cols));
+  std::vector<std::int64_t> idx(nd, 0);
+  std::int64_t o = 0;
+  for (std::int64_t j = 0; j < cols; ++j) {
+    off[static_cast<std::size_t>(j)] = o;
+    for (std::size_t d = nd; d-- > 1;) {  // increment the multi-index over dimensions 1..nd-1
+      if (++idx[d] < t.shape[d]) {
+        o += t.strides[d];
+        break;
+      }
+      o -= (idx[d] - 1) * t.strides[d];
+      idx[d] = 0;
+    }
+  }
+  return off;
+}
+
+}  // namespace sow
