@@ -206,3 +206,81 @@ def test_add_subdirectory(tmp_path):
     assert out[0] == f"{int(w.view(np.uint32).ravel()[5]):08x}"
     assert float(out[1]) == float(b[0])
     assert out[2].strip() == "nonlinearity and gain_out must not be NULL"
+
+
+NVCC = shutil.which("nvcc")
+
+
+@pytest.mark.skipif(NVCC is None, reason="needs nvcc (the CUDA half of the package)")
+def test_cuda_package_orthogonal_api_without_a_device(tmp_path):
+    """sow::cuda from an installed prefix (no LAPACK, one CUDA architecture to keep it quick): a
+    consumer loads cuSOLVER through sow::cusolver_info() (no device needed), and orthogonal_cuda
+    validates its arguments with Python's messages before it looks for a device."""
+    build, prefix = tmp_path / "build", tmp_path / "prefix"
+    _run([CMAKE, "-S", str(ROOT), "-B", str(build), *_generator(), "-DSOW_BUILD_PYTHON=OFF",
+          "-DSOW_CUDA=ON", "-DSOW_WITH_LAPACK=OFF", "-DCMAKE_BUILD_TYPE=Release",
+          "-DCMAKE_CUDA_ARCHITECTURES=90-real"])
+    _build(build, "sow_cuda")
+    _run([CMAKE, "--install", str(build), "--prefix", str(prefix)])
+    src = tmp_path / "consumer"
+    src.mkdir()
+    (src / "CMakeLists.txt").write_text(textwrap.dedent("""\
+        cmake_minimum_required(VERSION 3.24)
+        project(consumer LANGUAGES CXX)
+        find_package(sow CONFIG REQUIRED)
+        if(NOT TARGET sow::cuda)
+          message(FATAL_ERROR "sow::cuda missing from a SOW_CUDA=ON install")
+        endif()
+        add_executable(consumer main.cpp)
+        target_link_libraries(consumer PRIVATE sow::core sow::cuda)
+        """))
+    (src / "main.cpp").write_text(textwrap.dedent("""\
+        #include <cstdint>
+        #include <cstdio>
+        #include <stdexcept>
+        #include <vector>
+        #include <sow/cuda.hpp>
+        int main(int argc, char** argv) {
+          for (int i = 1; i < argc; ++i) sow::cusolver_add_search_dir(argv[i]);
+          std::printf("devices %d\\n", sow::cuda_device_count());
+          try {
+            std::printf("info %s\\n", sow::cusolver_info().c_str());
+          } catch (const std::runtime_error& e) {
+            std::printf("info-error %s\\n", e.what());
+          }
+          std::vector<float> host(12);
+          const std::int64_t shape1[] = {12}, strides1[] = {4}, shape2[] = {3, 4}, strides2[] = {16, 4};
+          sow::fill_target bad{host.data(), sow::dtype::float32, shape1, strides1};
+          try {
+            sow::orthogonal_cuda(bad, 1.0, 1, 2, 1, nullptr);
+          } catch (const std::invalid_argument& e) {
+            std::printf("invalid %s\\n", e.what());
+          }
+          sow::fill_target ok{host.data(), sow::dtype::float32, shape2, strides2};
+          try {
+            sow::orthogonal_cuda(ok, 1.0, 1, 2, 1, nullptr);
+          } catch (const std::invalid_argument& e) {
+            std::printf("refused %s\\n", e.what());  // with a device: host memory
+          } catch (const std::runtime_error& e) {
+            std::printf("refused %s\\n", e.what());  // without: no CUDA device
+          }
+        }
+        """))
+    cbuild = tmp_path / "cbuild"
+    _run([CMAKE, "-S", str(src), "-B", str(cbuild), *_generator(), f"-DCMAKE_PREFIX_PATH={prefix}",
+          "-DCMAKE_BUILD_TYPE=Release"])
+    _build(cbuild)
+    from sow import _device
+
+    dirs = _device.cusolver_search_dirs()
+    out = dict(line.split(" ", 1) for line in
+               _run([str(cbuild / "consumer"), *dirs]).stdout.splitlines())
+    if dirs:
+        assert out["info"].startswith("cuSOLVER 1"), out
+    else:
+        assert "info" in out or out["info-error"].startswith("cuSOLVER not found"), out
+    assert out["invalid"] == "orthogonal needs a tensor with 2 or more dimensions, got 1"
+    if int(out["devices"]) == 0:
+        assert out["refused"].startswith("no CUDA device"), out
+    else:
+        assert "not CUDA device memory" in out["refused"], out

@@ -5,7 +5,6 @@ Skipped cleanly without a CUDA build, a device, CuPy, or cuSOLVER."""
 
 from __future__ import annotations
 
-import math
 
 import numpy as np
 import pytest
@@ -24,11 +23,12 @@ def _cusolver():
         pytest.skip(f"no cuSOLVER: {e}")
 
 
-def _tol(dtype: str, n: int) -> float:
-    """Two backward-stable orgqr implementations from the same reflectors: elementwise
-    differences of a few eps * sqrt(n); an indexing or sign error would be O(1/sqrt(n))."""
-    eps = np.finfo(np.float64 if dtype == "float64" else np.float32).eps
-    return 50 * eps * math.sqrt(n)
+def _tol(dtype: str) -> float:
+    """Two orgqr implementations from the same reflectors agree elementwise to about one ulp of
+    1 (measured on the CPU, sow vs LAPACK sorgqr/dorgqr: 1.4e-7 / 2.9e-16 at 2048², see
+    tests/test_orthogonal.py::test_another_orgqr_agrees_to_rounding); 64 eps leaves room for the
+    GPU's summation orders. An indexing or sign error would be O(1/sqrt(n))."""
+    return 64 * float(np.finfo(np.float64 if dtype == "float64" else np.float32).eps)
 
 
 SHAPES = [((1, 1), None), ((1, 7), None), ((7, 1), None), ((3, 5), None), ((5, 3), None),
@@ -43,7 +43,7 @@ def test_gpu_equals_cpu_to_rounding(shape, blocks, dtype):
     got = sow.orthogonal(shape, 1.5, seed=11, key="w", dtype=dtype, blocks=blocks, device="cuda")
     assert isinstance(got, cp.ndarray) and got.dtype == np.dtype(dtype) and got.shape == shape
     diff = np.abs(cp.asnumpy(got) - ref).max()
-    assert diff <= 1.5 * _tol(dtype, max(shape[0], math.prod(shape[1:]))), diff
+    assert diff <= 1.5 * _tol(dtype), diff
 
 
 def test_sixteen_bit_outputs_are_the_float32_result_rounded():
@@ -95,7 +95,7 @@ def test_torch_cuda_conv_weight_channels_last():
     w = torch.empty(64, 32, 3, 3, device="cuda").to(memory_format=torch.channels_last)
     assert sow.orthogonal_(w, 0.5, seed=9, key="conv") is w
     ref = sow.orthogonal((64, 32, 3, 3), 0.5, seed=9, key="conv")
-    assert np.abs(w.cpu().numpy() - ref).max() <= _tol("float32", 288)
+    assert np.abs(w.cpu().numpy() - ref).max() <= _tol("float32")
     s = torch.cuda.Stream()
     with torch.cuda.stream(s):  # the current torch stream orders the fill
         x = torch.empty(256, 256, device="cuda")
@@ -121,7 +121,7 @@ def test_delta_orthogonal():
     mask = np.zeros(shape, bool)
     mask[1, 1] = True
     assert not got[~mask].any()
-    assert np.abs(got[1, 1] - ref[1, 1]).max() <= 2.0 * _tol("float32", 32)
+    assert np.abs(got[1, 1] - ref[1, 1]).max() <= 2.0 * _tol("float32")
     out = cp.full(shape, cp.nan, dtype=cp.float32)
     sow.delta_orthogonal_(out, 2.0, seed=1, key="c")
     np.testing.assert_array_equal(cp.asnumpy(out), got)
