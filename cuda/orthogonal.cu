@@ -143,6 +143,27 @@ __global__ void __launch_bounds__(kTile* kTileRows) store_kernel(const W* a, con
   }
 }
 
+// Byte offsets of the output's columns (sow::column_offsets), computed on the device: uploading
+// them from pageable memory would make the host wait for the stream's earlier work.
+constexpr int kMaxColDims = 24;
+struct col_dims {
+  int nd;  // dimensions 1.. of the output with size > 1, outermost first
+  std::int64_t shape[kMaxColDims], stride[kMaxColDims];
+};
+
+__global__ void __launch_bounds__(kThreads) column_offsets_kernel(std::int64_t* off, std::int64_t cols, const col_dims d) {
+  const std::int64_t step = std::int64_t(gridDim.x) * blockDim.x;
+  for (std::int64_t j = std::int64_t(blockIdx.x) * blockDim.x + threadIdx.x; j < cols; j += step) {
+    std::int64_t q = j, o = 0;
+    for (int k = d.nd - 1; k >= 0; --k) {
+      const std::int64_t idx = q % d.shape[k];
+      q /= d.shape[k];
+      o += idx * d.stride[k];
+    }
+    off[j] = o;
+  }
+}
+
 template <class W>
 void run(const orthogonal_plan& p, const fill_target& target, std::uint64_t seed, std::uint64_t key,
          cudaStream_t st) {
@@ -150,7 +171,6 @@ void run(const orthogonal_plan& p, const fill_target& target, std::uint64_t seed
   const cusolver_api::handle h = cusolver_handle();
   cusolver_check(lib.set_stream(h, reinterpret_cast<cusolver_api::stream>(st)), "cusolverDnSetStream");
   const int m = int(p.m), n = int(p.n);
-  const std::vector<std::int64_t> col_off = column_offsets(target);
   const device_buffer a(std::size_t(p.m) * std::size_t(p.n) * sizeof(W), st);
   const device_buffer vecs(2 * std::size_t(p.n) * sizeof(W) + sizeof(int), st);  // tau, scale, info
   W* A = a.as<W>();
@@ -164,7 +184,24 @@ void run(const orthogonal_plan& p, const fill_target& target, std::uint64_t seed
     cusolver_check(lib.dorgqr_buffer_size(h, m, n, n, A, m, tau, &lwork), "cusolverDnDorgqr_bufferSize");
   const device_buffer ws(std::size_t(lwork > 0 ? lwork : 1) * sizeof(W), st);
   W* work = ws.as<W>();
-  const upload offs(col_off.data(), col_off.size() * sizeof(std::int64_t), st);
+  const device_buffer offs(std::size_t(p.cols) * sizeof(std::int64_t), st);
+  col_dims cd{};
+  for (std::size_t k = 1; k < target.shape.size(); ++k)
+    if (target.shape[k] > 1 && cd.nd < kMaxColDims) {
+      cd.shape[cd.nd] = target.shape[k];
+      cd.stride[cd.nd] = target.strides[k];
+      ++cd.nd;
+    } else if (target.shape[k] > 1) {
+      cd.nd = kMaxColDims + 1;  // more dimensions than the kernel takes
+    }
+  if (cd.nd <= kMaxColDims) {
+    column_offsets_kernel<<<grid_for(std::uint64_t(p.cols)), kThreads, 0, st>>>(offs.as<std::int64_t>(), p.cols, cd);
+    SOW_CUDA_CHECK(cudaGetLastError());
+  } else {  // over 24 non-trivial column dimensions: computed on the host, uploaded
+    const std::vector<std::int64_t> col_off = column_offsets(target);
+    SOW_CUDA_CHECK(cudaMemcpyAsync(offs.dev, col_off.data(), col_off.size() * sizeof(std::int64_t),
+                                   cudaMemcpyHostToDevice, st));
+  }
   const std::size_t mn = std::size_t(p.m) * std::size_t(p.n);
 
   const dev_dist d = to_dev(detail::prepare_for(dist::normal(0.0, 1.0), p.work, 0));
