@@ -215,7 +215,8 @@ NVCC = shutil.which("nvcc")
 def test_cuda_package_orthogonal_api_without_a_device(tmp_path):
     """sow::cuda from an installed prefix (no LAPACK, one CUDA architecture to keep it quick): a
     consumer loads cuSOLVER through sow::cusolver_info() (no device needed), and orthogonal_cuda
-    validates its arguments with Python's messages before it looks for a device."""
+    validates its arguments (std::invalid_argument, the CPU path's messages) before it looks for
+    a device."""
     build, prefix = tmp_path / "build", tmp_path / "prefix"
     _run([CMAKE, "-S", str(ROOT), "-B", str(build), *_generator(), "-DSOW_BUILD_PYTHON=OFF",
           "-DSOW_CUDA=ON", "-DSOW_WITH_LAPACK=OFF", "-DCMAKE_BUILD_TYPE=Release",
