@@ -167,7 +167,7 @@ __global__ void __launch_bounds__(kThreads) column_offsets_kernel(std::int64_t* 
 template <class W>
 void run(const orthogonal_plan& p, const fill_target& target, std::uint64_t seed, std::uint64_t key,
          cudaStream_t st) {
-  const cusolver_lib& lib = cusolver();
+  const cusolver_lib& lib = cusolver();  // a missing cuSOLVER throws before anything is enqueued
   const cusolver_api::handle h = cusolver_handle();
   cusolver_check(lib.set_stream(h, reinterpret_cast<cusolver_api::stream>(st)), "cusolverDnSetStream");
   const int m = int(p.m), n = int(p.n);
@@ -257,7 +257,6 @@ void orthogonal_cuda(const fill_target& target, double gain, std::uint64_t seed,
   const orthogonal_plan p = plan_orthogonal(target, gain, blocks);  // validation first, as on the CPU
   require_device();
   check_pointer(target.data, "out");
-  (void)cusolver();  // a missing cuSOLVER is reported before anything is enqueued
   if (p.work == dtype::float64)
     run<double>(p, target, seed, key, as_stream(stream));
   else

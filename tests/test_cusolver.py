@@ -23,22 +23,12 @@ needs_cuda_build = pytest.mark.skipif(not _core.has_cuda, reason="sow built with
 
 
 def _header_dirs() -> list[str]:
-    """Include directories holding cusolverDn.h: NVIDIA's wheels, then CUDA toolkits."""
-    found = []
-    try:
-        import nvidia
-
-        for base in nvidia.__path__:
-            for sub in ("cu13", "cusolver"):
-                d = os.path.join(base, sub, "include")
-                if os.path.isfile(os.path.join(d, "cusolverDn.h")):
-                    found.append(d)
-    except ImportError:
-        pass
-    for root in (os.environ.get("CUDA_HOME"), os.environ.get("CUDA_PATH"), "/usr/local/cuda"):
-        if root and os.path.isfile(os.path.join(root, "include", "cusolverDn.h")):
-            found.append(os.path.join(root, "include"))
-    return found
+    """Include directories holding cusolverDn.h: next to the lib directories sow's loader searches
+    in NVIDIA's wheels (.../cu13/lib -> .../cu13/include), then CUDA toolkits."""
+    roots = [os.path.dirname(d) for d in _device.cusolver_search_dirs()]
+    roots += [os.environ.get("CUDA_HOME"), os.environ.get("CUDA_PATH"), "/usr/local/cuda"]
+    return [os.path.join(r, "include") for r in roots
+            if r and os.path.isfile(os.path.join(r, "include", "cusolverDn.h"))]
 
 
 def _runtime_include() -> str | None:
@@ -53,13 +43,14 @@ def _runtime_include() -> str | None:
     return None
 
 
-def _compile_check(api_dir: str) -> subprocess.CompletedProcess:
+def _compile_check(src_dir: str) -> subprocess.CompletedProcess:
+    """Compiles src_dir/cusolver_api_check.cpp (which includes src_dir/cusolver_api.hpp)."""
     headers = _header_dirs()
     rt = _runtime_include()
     if not headers or rt is None or shutil.which("g++") is None:
         pytest.skip("needs cusolverDn.h (pip install nvidia-cusolver), the CUDA runtime headers and g++")
-    cmd = ["g++", "-std=c++20", "-fsyntax-only", "-I", api_dir, "-I", headers[0], "-I", rt,
-           os.path.join(CUDA_DIR, "cusolver_api_check.cpp")]
+    cmd = ["g++", "-std=c++20", "-fsyntax-only", "-I", headers[0], "-I", rt,
+           os.path.join(src_dir, "cusolver_api_check.cpp")]
     return subprocess.run(cmd, capture_output=True, text=True)
 
 
@@ -70,19 +61,13 @@ def test_declarations_match_cusolver_header():
 
 def test_declaration_check_catches_a_wrong_signature(tmp_path):
     # The same check against a copy of cusolver_api.hpp with one parameter type changed must fail:
-    # the check can fail. (cusolver_api_check.cpp includes "cusolver_api.hpp"; -I order puts the
-    # mutated copy first.)
+    # the check can fail.
     src = open(os.path.join(CUDA_DIR, "cusolver_api.hpp")).read()
     bad = src.replace("int lwork, int* info", "long lwork, int* info")
     assert bad != src
     (tmp_path / "cusolver_api.hpp").write_text(bad)
     shutil.copy(os.path.join(CUDA_DIR, "cusolver_api_check.cpp"), tmp_path / "cusolver_api_check.cpp")
-    headers, rt = _header_dirs(), _runtime_include()
-    if not headers or rt is None or shutil.which("g++") is None:
-        pytest.skip("needs cusolverDn.h, the CUDA runtime headers and g++")
-    r = subprocess.run(["g++", "-std=c++20", "-fsyntax-only", "-I", str(tmp_path), "-I", headers[0],
-                        "-I", rt, str(tmp_path / "cusolver_api_check.cpp")],
-                       capture_output=True, text=True)
+    r = _compile_check(str(tmp_path))
     assert r.returncode != 0 and "static assert" in r.stderr.replace("static_assert", "static assert")
 
 
