@@ -15,6 +15,8 @@ import sys
 
 import ml_dtypes
 import numpy as np
+import warnings
+
 import pytest
 
 import sow
@@ -151,30 +153,33 @@ def test_wrong_rank_inplace(call):
         call(out)
 
 
-@pytest.mark.parametrize(
-    "call,match",
-    [
-        (lambda o: sow.xavier_uniform_(o, seed=1), r"fan_in|fan_out"),
-        (lambda o: sow.xavier_normal_(o, seed=1), r"fan_in|fan_out"),
-        (lambda o: sow.kaiming_uniform_(o, seed=1), r"fan_in"),
-        (lambda o: sow.kaiming_normal_(o, mode="fan_in", seed=1), r"fan_in"),
-        (lambda o: sow.lecun_uniform_(o, seed=1), r"fan_in"),
-        (lambda o: sow.variance_scaling_(o, mode="fan_avg", seed=1), r"fan_in|fan_out|fan_avg"),
-    ],
-)
-def test_zero_fan(call, match):
-    out = sentinel((0, 0))
-    with refused(match, ValueError):
-        call(out)
-    out = sentinel((4, 0, 3))  # fan_in = 0
-    with refused(match, ValueError, out):
-        call(out)
+ZERO_ELEMENT_CALLS = [
+    (lambda o, **kw: sow.xavier_uniform_(o, seed=1, **kw), False),
+    (lambda o, **kw: sow.xavier_normal_(o, seed=1, **kw), False),
+    (lambda o, **kw: sow.kaiming_uniform_(o, seed=1, **kw), True),
+    (lambda o, **kw: sow.kaiming_normal_(o, mode="fan_out", seed=1, **kw), True),
+    (lambda o, **kw: sow.lecun_uniform_(o, seed=1, **kw), False),
+    (lambda o, **kw: sow.variance_scaling_(o, mode="fan_avg", seed=1, **kw), False),
+]
 
 
-def test_zero_fan_out_mode():
-    out = sentinel((0, 5))
-    with refused("fan_out", ValueError, out):
-        sow.kaiming_uniform_(out, mode="fan_out", seed=1)
+@pytest.mark.parametrize("call,warns", ZERO_ELEMENT_CALLS)
+@pytest.mark.parametrize("shape", [(0, 0), (4, 0, 3), (0, 5), (1, 0)])
+def test_zero_element_is_a_noop(call, warns, shape):
+    """torch.nn.init: a zero-element tensor is a no-op even where its fans are 0; kaiming_*
+    warn "Initializing zero-element tensors is a no-op", xavier_* do not."""
+    out = sentinel(shape)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert call(out) is out
+    messages = [str(w.message) for w in caught]
+    assert messages == (["Initializing zero-element tensors is a no-op"] if warns else [])
+
+
+@pytest.mark.parametrize("call,warns", ZERO_ELEMENT_CALLS)
+def test_zero_element_still_checks_parameters(call, warns):
+    with pytest.raises((TypeError, ValueError), match="layout"):
+        call(sentinel((0, 3)), layout="tf")
 
 
 @pytest.mark.parametrize("bad", [0, -3, 2.0, True])

@@ -11,9 +11,7 @@
 #include "sow/fill.hpp"
 #include "sow/key.hpp"
 #include "sow/philox.hpp"
-#if defined(SOW_HAVE_LAPACK)
 #include "sow/orthogonal.hpp"
-#endif
 #if defined(SOW_HAVE_CUDA)
 #include "sow/cuda.hpp"
 #endif
@@ -174,6 +172,15 @@ void orthogonal_cuda(std::uintptr_t addr, const std::string& dtype, const std::v
 }
 #endif
 
+// Every check of an orthogonal call (plan_orthogonal, LAPACK-free), nothing written: the planning
+// run of sow.init_batch and of meta tensors.
+void check_orthogonal(std::uintptr_t addr, const std::string& dtype, const std::vector<std::int64_t>& shape,
+                      const std::vector<std::int64_t>& strides, double gain, std::int64_t blocks) {
+  // Never dereferenced: a meta tensor (address 0) is checked as if it had memory.
+  const sow::fill_target t = make_target(addr ? addr : 64, dtype, shape, strides, {}, {});
+  (void)sow::plan_orthogonal(t, gain, blocks);
+}
+
 #if defined(SOW_HAVE_LAPACK)
 // Orthogonal initialization (docs/orthogonal.md): the whole tensor, no shard.
 void orthogonal(std::uintptr_t addr, const std::string& dtype, const std::vector<std::int64_t>& shape,
@@ -193,6 +200,9 @@ PYBIND11_MODULE(_core, m) {
   m.def("fill", &fill, py::arg("addr"), py::arg("dtype"), py::arg("shape"), py::arg("strides"),
         py::arg("global_shape"), py::arg("offsets"), py::arg("dist"), py::arg("params"), py::arg("seed"),
         py::arg("key"), py::arg("threads"), py::arg("domain") = 0);
+  m.def("check_dist", [](const std::string& dtype, const std::string& dist, const std::vector<double>& params,
+                         std::uint32_t domain) { sow::check_dist(make_dist(dist, params), sow::parse_dtype(dtype), domain); },
+        py::arg("dtype"), py::arg("dist"), py::arg("params"), py::arg("domain") = 0);
   m.def("bits", &bits, py::arg("seed"), py::arg("key"), py::arg("domain"), py::arg("start"), py::arg("count"));
   m.def("philox4x32", &philox, py::arg("ctr"), py::arg("key"), py::arg("rounds") = 10);
   m.def("key_hash", [](const std::string& s) { return sow::key_hash(s); }, py::arg("s"));
@@ -201,6 +211,8 @@ PYBIND11_MODULE(_core, m) {
   m.def("set_isa", &sow::set_isa, py::arg("name"));
   m.def("hardware_threads", &sow::hardware_threads);
   sow_bind_init(m);
+  m.def("check_orthogonal", &check_orthogonal, py::arg("addr"), py::arg("dtype"), py::arg("shape"),
+        py::arg("strides"), py::arg("gain"), py::arg("blocks"));
 #if defined(SOW_HAVE_LAPACK)
   m.attr("has_lapack") = true;
   m.def("orthogonal", &orthogonal, py::arg("addr"), py::arg("dtype"), py::arg("shape"), py::arg("strides"),

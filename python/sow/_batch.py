@@ -15,7 +15,7 @@ from typing import Any, Final
 
 import numpy as np
 
-from . import _core, _device, _fill
+from . import _core, _device, _fill, _planning, _torch_rules
 from ._dtypes import numpy_dtype, parse_dtype
 from ._out import check_out
 from ._validate import check_key, check_seed, check_shape
@@ -81,20 +81,15 @@ def _inplace(name: str, i: int) -> Any:
 
 
 def _plan(fn: Any, arr: Any, params: Mapping[str, Any], keyed: Mapping[str, Any],
-          stream: Any) -> tuple[Any, str, tuple[float, ...], int, int, int]:
-    """Runs the in-place form ``fn`` in recording mode: it validates everything and computes its
-    target and distribution exactly as the single call does, but writes nothing."""
-    from . import init
-
-    rec: list[Any] = []
-    token = init._recording.set(rec)
-    try:
+          stream: Any) -> Any:
+    """Runs the in-place form ``fn`` as a planning run (sow._planning): every check of the single
+    call, including the engine's value checks, and no write. Returns the elementwise record
+    ``(target, dist, params, seed, key, threads)``, or None for the other initializers."""
+    with _planning.planning() as rec:
         fn(arr, **params, **keyed, **({"stream": stream} if stream is not None else {}))
-    finally:
-        init._recording.reset(token)
-    if len(rec) != 1:  # pragma: no cover - every elementwise initializer writes once
-        raise AssertionError(f"{fn.__name__} recorded {len(rec)} writes")
-    return rec[0]
+    if len(rec) != 1:  # pragma: no cover - every initializer records exactly once
+        raise AssertionError(f"{fn.__name__} recorded {len(rec)} entries")
+    return None if rec[0][0] == _planning.VALIDATED else rec[0]
 
 
 def init_batch(
@@ -153,11 +148,16 @@ def init_batch(
             inspect.signature(fn).bind(arr, **spec.params, **keyed)
         except TypeError as e:
             raise TypeError(f"items[{i}] ({spec!r}): {e}") from None
-        if spec.name not in ELEMENTWISE:
+        try:
+            planned = _plan(fn, arr, spec.params, keyed, stream if buf.device is not None else None)
+        except (TypeError, ValueError) as e:
+            raise type(e)(f"items[{i}] ({spec!r}): {e}") from e
+        if buf.meta:  # torch meta tensor: validated, nothing to write
+            continue
+        if planned is None or spec.name not in ELEMENTWISE:
             later.append((i, fn, spec, k))
             continue
-        t, dist, params, _, _, th = _plan(fn, arr, spec.params, keyed,
-                                          stream if buf.device is not None else None)
+        t, dist, params, _, _, th = planned
         plans.append((i, t, th, dist, params, k))
 
     # One launch per CUDA device for the device items; the CPU engine for host items.
@@ -174,6 +174,8 @@ def init_batch(
                  params, k, _fill.DOMAIN_VALUES, buf.stream))
     for d, group in by_device.items():
         _core.fill_cuda_batch([g[:-1] for g in group], s, group[0][-1], d)
+    for _, t, _, _, _, _ in plans:
+        _torch_rules.bump_version(t.buf.array)
     for i, fn, spec, k in later:
         arr = results[i]
         extra = {"stream": stream} if _takes_stream(fn) and _is_cuda(arr) else {}

@@ -17,7 +17,7 @@ from typing import Any, Union
 
 import numpy as np
 
-from . import _core, _device, _fill
+from . import _core, _device, _fill, _planning
 from ._dtypes import numpy_dtype, parse_dtype
 from ._out import OutBuffer, check_out
 from ._validate import check_key, check_positive_int, check_real, check_seed, check_shape, check_threads
@@ -139,6 +139,9 @@ def orthogonal_(
     s, k, th = check_seed(seed), check_key(key), check_threads(threads)
     nb = _check_blocks(blocks, buf.shape[0])
     _prepare(buf)
+    _core.check_orthogonal(buf.addr, buf.dtype, buf.shape, buf.strides, g, nb)
+    if _planning.stop_before_write("orthogonal"):
+        return None  # type: ignore[return-value]
     _run(buf, g, s, k, nb, th)
     return buf.array
 
@@ -167,6 +170,10 @@ def _delta_write(
         raise ValueError(f"scale {scale!r} exceeds the float32 range; use dtype float64")
     _prepare(buf)  # before the zero fill: nothing is written unless everything can be
     nd = len(buf.shape)
+    centre_shape, centre_strides = buf.shape[-2:], buf.strides[-2:]
+    _core.check_orthogonal(buf.addr, buf.dtype, centre_shape, centre_strides, scale, 1)
+    if _planning.stop_before_write("delta_orthogonal"):
+        return None  # type: ignore[return-value]
     _fill.fill(buf, buf.shape, (0,) * nd, "constant", (0.0,), 0, 0, threads)
     centre = sum(((n - 1) // 2) * st for n, st in zip(buf.shape[:-2], buf.strides[:-2]))
     tap = dataclasses.replace(

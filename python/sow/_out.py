@@ -46,6 +46,7 @@ class OutBuffer:
     stream: int = 0
     host: np.ndarray | None = None
     keepalive: Any = None  # e.g. a DLPack capsule that must outlive the fill
+    meta: bool = False  # a torch meta tensor: validated, never written (sow._torch_rules)
 
     @property
     def addr(self) -> int:
@@ -191,6 +192,8 @@ def _from_torch(out: Any, stream: Any) -> OutBuffer:
         raise TypeError(
             f"out must have dtype float32, float64, float16 or bfloat16, got {out.dtype}"
         )
+    if getattr(out, "is_nested", False):
+        raise TypeError("out must be a dense (strided) torch tensor, got a nested tensor")
     if getattr(out, "is_sparse", False) or out.layout.__repr__() != "torch.strided":
         raise TypeError(f"out must be a dense (strided) torch tensor, got layout {out.layout}")
     if out.is_conj() or out.is_neg():
@@ -200,6 +203,11 @@ def _from_torch(out: Any, stream: Any) -> OutBuffer:
     strides = tuple(int(v) * item for v in out.stride())
     addr = int(out.data_ptr())
     dev = out.device
+    if dev.type == "meta":  # no memory: calls on it are validated only (sow._torch_rules)
+        if stream is not None:
+            raise ValueError("stream= applies to CUDA outputs; out is a torch meta tensor")
+        check_layout(shape, strides, item, 0)
+        return OutBuffer(array=out, dtype=name, shape=shape, strides=strides, data_ptr=0, meta=True)
     if dev.type == "cpu":
         if stream is not None:
             raise ValueError("stream= applies to CUDA outputs; out is a CPU torch tensor")
@@ -245,12 +253,60 @@ def _dl_structs() -> Any:
     return ctypes, DLManagedTensor, DLManagedTensorVersioned
 
 
+def _dlpack_device(out: Any) -> tuple[int, int]:
+    """``out.__dlpack_device__()`` as two ints; anything else is the exporter's fault (TypeError)."""
+    try:
+        dev = out.__dlpack_device__()
+    except Exception as e:  # noqa: BLE001 - the exporter's own failure, reported as out's
+        raise ValueError(f"out ({_type_name(out)}).__dlpack_device__() failed: {e}") from e
+    if not isinstance(dev, tuple) or len(dev) != 2 or not all(_is_index(v) for v in dev):
+        raise TypeError(
+            f"out ({_type_name(out)}).__dlpack_device__() must return a pair of ints "
+            f"(device_type, device_id), got {dev!r}"
+        )
+    return int(dev[0]), int(dev[1])
+
+
+def _is_index(v: Any) -> bool:
+    import operator
+
+    if isinstance(v, bool):
+        return False
+    try:
+        operator.index(v)
+    except TypeError:
+        return False
+    return True
+
+
+def _export(out: Any, kwargs: dict[str, Any]) -> Any:
+    """``out.__dlpack__(...)``, versioned first. Exporters signal what they cannot export with
+    BufferError (NumPy: read-only arrays over the legacy protocol, dtypes DLPack lacks such as
+    ml_dtypes' bfloat16); that and any other failure of the exporter becomes a ValueError naming
+    out, and a result that is not a capsule a TypeError."""
+    try:
+        try:
+            capsule = out.__dlpack__(max_version=(1, 0), **kwargs)
+        except TypeError:  # exporters predating DLPack 1.0
+            capsule = out.__dlpack__(**kwargs)
+    except Exception as e:  # noqa: BLE001 - BufferError and the exporter's own errors
+        raise ValueError(
+            f"out ({_type_name(out)}) cannot be exported through DLPack: {e}"
+        ) from e
+    if type(capsule).__name__ != "PyCapsule":
+        raise TypeError(
+            f"out ({_type_name(out)}).__dlpack__() must return a DLPack capsule, got "
+            f"{type(capsule).__name__}"
+        )
+    return capsule
+
+
 def _from_dlpack(out: Any, stream: Any) -> OutBuffer:
     """Reads a DLPack export without consuming it: the capsule keeps its deleter and is held by
     the returned buffer until the fill is enqueued."""
     from . import _device
 
-    dev_type, dev_id = (int(v) for v in out.__dlpack_device__())
+    dev_type, dev_id = _dlpack_device(out)
     if dev_type not in (_DL_CPU, _DL_CUDA, _DL_CUDA_HOST, _DL_CUDA_MANAGED):
         raise TypeError(f"sow fills CPU and CUDA memory; {_type_name(out)} lives on DLPack "
                         f"device type {dev_type}")
@@ -264,10 +320,7 @@ def _from_dlpack(out: Any, stream: Any) -> OutBuffer:
         kwargs["stream"] = 1 if not s else s
     elif stream is not None:
         raise ValueError(f"stream= applies to CUDA outputs; out is in host memory")
-    try:
-        capsule = out.__dlpack__(max_version=(1, 0), **kwargs)
-    except TypeError:  # exporters predating DLPack 1.0
-        capsule = out.__dlpack__(**kwargs)
+    capsule = _export(out, kwargs)
     ctypes, Legacy, Versioned = _dl_structs()
     get_name = ctypes.pythonapi.PyCapsule_GetName
     get_name.restype, get_name.argtypes = ctypes.c_char_p, [ctypes.py_object]

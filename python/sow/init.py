@@ -30,13 +30,12 @@ anything is written.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from typing import Any, Final, Union
 
 import numpy as np
 
-from . import _core, _device, _fill
+from . import _core, _device, _fill, _planning, _torch_rules
 from ._dtypes import numpy_dtype, parse_dtype
 from ._fans import LAYOUTS, calculate_fan_in_and_fan_out, calculate_gain
 from ._out import OutBuffer, check_out
@@ -142,16 +141,11 @@ def _into(out: Any, global_shape: Any, shard: Any, stream: Any = None) -> _Targe
     return _Target(gshape, offsets, sizes, buf.dtype, buf)
 
 
-#: When set (by sow.init_batch), _random and _write_constant record what they would write
-#: instead of writing it, so a batch is planned by exactly the code of the single calls.
-_recording: ContextVar[list[Any] | None] = ContextVar("sow_init_recording", default=None)
-
-
 def _random(t: _Target, dist: _Dist, seed: Any, key: Any, threads: Any) -> np.ndarray:
     s, k, th = check_seed(seed), check_key(key), check_threads(threads)
-    rec = _recording.get()
-    if rec is not None:
-        rec.append((t, dist[0], tuple(dist[1]), s, k, th))
+    if _planning.active():  # sow.init_batch / meta tensors: the engine's checks, no write
+        _core.check_dist(t.dtype, dist[0], tuple(float(p) for p in dist[1]))
+        _planning.record((t, dist[0], tuple(dist[1]), s, k, th))
         return None  # type: ignore[return-value]
     buf = t.materialize()
     _fill.fill(buf, t.global_shape, t.offsets, dist[0], dist[1], s, k, th)
@@ -194,7 +188,22 @@ def _scaled(name: str, t: _Target, args: tuple[Any, ...], fan_in: Any, fan_out: 
     fi, fo = _fan_arg(fan_in, "fan_in"), _fan_arg(fan_out, "fan_out")
     if not isinstance(layout, str):
         raise TypeError(f"layout must be a str, one of {list(LAYOUTS)}, got {layout!r}")
+    if 0 in t.global_shape and (name.startswith("kaiming") or len(t.global_shape) >= 2):
+        return _zero_element(name, t, args, fi, fo, layout)
     return _core_dist(name, t, args, fi, fo, layout)
+
+
+def _zero_element(name: str, t: _Target, args: tuple[Any, ...], fi: int | None, fo: int | None,
+                  layout: str) -> _Dist:
+    """A zero-element tensor is a no-op, as in torch: its fans may be 0, so the parameters are
+    checked against a (1, 1) stand-in; kaiming_* warn as torch's do ("Initializing zero-element
+    tensors is a no-op"), xavier_*, lecun_* and variance_scaling stay silent as torch's xavier_*."""
+    import warnings
+
+    _core_dist(name, _Target((1, 1), (0, 0), (1, 1), t.dtype, None), args, fi, fo, layout)
+    if name.startswith("kaiming"):
+        warnings.warn("Initializing zero-element tensors is a no-op", UserWarning, stacklevel=4)
+    return "constant", (0.0,)
 
 
 def _uniform_dist(a: Any, b: Any) -> _Dist:
@@ -524,6 +533,10 @@ def _sparse_run(
     t: _Target, sparsity: Any, std: Any, seed: Any, key: Any, threads: Any
 ) -> np.ndarray:
     s, dist = _sparse_prepare(t, sparsity, std)
+    check_seed(seed), check_key(key), check_threads(threads)
+    _core.check_dist(t.dtype, dist[0], tuple(float(p) for p in dist[1]))
+    if _planning.stop_before_write("sparse"):
+        return None  # type: ignore[return-value]
     buf = t.materialize()
     _random(replace(t, buf=buf), dist, seed, key, threads)
     g = t.global_shape
@@ -580,9 +593,8 @@ def _constant_value(val: Any, dtype: str) -> Any:
 
 
 def _write_constant(t: _Target, value: Any) -> np.ndarray:
-    rec = _recording.get()
-    if rec is not None:
-        rec.append((t, "constant", (float(value),), 0, 0, 0))
+    if _planning.active():
+        _planning.record((t, "constant", (float(value),), 0, 0, 0))
         return None  # type: ignore[return-value]
     buf = t.materialize()
     if buf.host is None:  # device memory: a constant fill on the device (same rounding)
@@ -639,6 +651,8 @@ def zeros_(
 
 def _set_ones(t: _Target, index: tuple[np.ndarray, ...]) -> np.ndarray:
     """Zero the target, then set the given *global* positions that fall in the shard to 1."""
+    if _planning.stop_before_write("ones"):
+        return None  # type: ignore[return-value]
     buf = t.materialize()
     _write_constant(replace(t, buf=buf), 0)
     if buf.size == 0 or len(index[0]) == 0:
@@ -718,3 +732,13 @@ def dirac_(
 ) -> np.ndarray:
     """In-place :func:`dirac`."""
     return _dirac_run(_into(out, global_shape, shard, stream), groups)
+
+
+# --------------------------------------------------------------------------------------------
+# torch's rules for in-place writes (version counter, inference and meta tensors) on every
+# in-place form, the ones defined here and orthogonal_/delta_orthogonal_ (sow._torch_rules).
+
+for _name in __all__:
+    if _name.endswith("_"):
+        globals()[_name] = _torch_rules.inplace_rules(globals()[_name])
+del _name
