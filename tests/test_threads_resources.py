@@ -250,3 +250,84 @@ def test_pool_contract_under_sanitizer(tmp_path):
         assert not SAN_REPORT.search(r.stderr), r.stderr[-6000:]
         assert "FAIL" not in r.stdout and r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
         assert r.stdout.strip() == "workers 7 failures 0"
+
+
+# ------------------------------------------------------------------------------------------------
+# Outputs whose bits would depend on the thread count: overlapping elements are refused
+# (cpp/src/layout.hpp check_memory, shared by Python, C++, the C ABI and the CUDA launchers).
+
+SENTINEL = np.float32(-7.25)
+
+
+def _view(shape: tuple[int, ...], strides: tuple[int, ...], item: int = 4) -> tuple[np.ndarray, np.ndarray]:
+    """A writable view with element `strides` over a sentinel-filled base (negative strides start
+    the view at the right place)."""
+    lo = sum(min(0, (n - 1) * s) for n, s in zip(shape, strides))
+    hi = sum(max(0, (n - 1) * s) for n, s in zip(shape, strides))
+    base = np.full(hi - lo + 1, SENTINEL, np.float32)
+    start = base[-lo:]
+    v = np.lib.stride_tricks.as_strided(start, shape, tuple(s * item for s in strides), writeable=True)
+    return base, v
+
+
+OVERLAPPING = [  # (shape, strides in elements)
+    ((1 << 18, 2), (1, 1)),  # the issue's reproducer
+    ((4, 2), (1, 1)),
+    ((4, 2), (1, -1)),
+    ((2, 3), (2, 1)),
+    ((3, 2), (2, 3)),  # distinct elements, but interleaved extents: refused by the rule
+    ((2, 2, 2), (4, 1, 1)),
+    ((5,), (0,)),
+    ((3, 4), (0, 1)),
+]
+
+
+@pytest.mark.parametrize("shape,strides", OVERLAPPING, ids=[f"{s}-{t}" for s, t in OVERLAPPING])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_overlapping_output_refused(shape, strides, threads):
+    base, v = _view(shape, strides)
+    word = "zero stride" if 0 in strides else "elements overlap"
+    with pytest.raises(ValueError, match=rf"^out\b.*{word}"):
+        sow.uniform_(v, seed=0, threads=threads)
+    with pytest.raises(ValueError, match=rf"^out\b.*{word}"):
+        sow.zeros_(v)
+    # _core on its own (the C++ engine is not only called through check_out).
+    with pytest.raises(ValueError, match=rf"^out\b.*{word}"):
+        _core.fill(v.__array_interface__["data"][0], "float32", v.shape, v.strides, v.shape, (0,) * v.ndim,
+                   "uniform", (0.0, 1.0), 0, 0, threads)
+    assert np.all(base == SENTINEL)
+
+
+@pytest.mark.parametrize("shape,strides", [s for s in OVERLAPPING if 0 not in s[1]][1:],
+                         ids=[f"{s}-{t}" for s, t in OVERLAPPING if 0 not in t][1:])
+def test_overlapping_torch_output_refused(shape, strides):
+    torch = pytest.importorskip("torch")
+    lo = sum(min(0, (n - 1) * s) for n, s in zip(shape, strides))
+    if lo < 0:
+        pytest.skip("torch.as_strided takes no negative strides")
+    base = torch.full((64,), float(SENTINEL))
+    v = torch.as_strided(base, shape, strides)
+    with pytest.raises(ValueError, match=r"^out\b.*elements overlap"):
+        sow.normal_(v, seed=0)
+    assert bool((base == float(SENTINEL)).all())
+
+
+LEGAL = [  # distinct elements in unusual layouts: filled exactly as the contiguous tensor
+    ((6, 5), (5, 1)),
+    ((6, 5), (1, 6)),  # transposed
+    ((6, 5), (-5, 1)),  # reversed rows
+    ((6, 5), (-10, -2)),  # reversed, with gaps
+    ((3, 4, 2), (1, 3, 12)),  # column-major
+    ((2, 3), (1, 2)),  # interleaved: offsets 0, 2, 4, 1, 3, 5 (the faster dimension spans 8 bytes = the slower stride)
+    ((4, 1, 3), (3, 0, 1)),  # zero stride on a size-1 dimension is fine
+]
+
+
+@pytest.mark.parametrize("shape,strides", LEGAL, ids=[f"{s}-{t}" for s, t in LEGAL])
+@pytest.mark.parametrize("threads", [1, 3])
+def test_distinct_layouts_accepted(shape, strides, threads):
+    base, v = _view(shape, strides)
+    sow.uniform_(v, seed=5, key=1, threads=threads)
+    np.testing.assert_array_equal(v, sow.uniform(shape, seed=5, key=1))
+    touched = np.count_nonzero(base != SENTINEL)
+    assert touched == v.size  # nothing outside the view's elements

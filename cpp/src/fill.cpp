@@ -98,8 +98,10 @@ void fill(const fill_target& t, const dist& d, std::uint64_t seed, std::uint64_t
     return;
   }
   // nt pieces, claimed by whichever pool thread is free (at most hardware_threads() threads run
-  // them; fewer when workers are busy or could not be started). Split points rounded to multiples of 64 elements so that every piece's
-  // runs start on whole Philox blocks where the rows allow it (values never depend on this).
+  // them; fewer when workers are busy or could not be started). Split points rounded to multiples
+  // of 64 elements so that every piece's runs start on whole Philox blocks where the rows allow it
+  // (values never depend on this). total * k < 2^56 * 256 needs no more than 64 bits, but 128 keep
+  // it obviously exact.
   auto split = [&](std::uint64_t k) {
     return k == nt ? total : static_cast<std::uint64_t>(static_cast<unsigned __int128>(total) * k / nt) / 64 * 64;
   };

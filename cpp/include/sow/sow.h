@@ -15,8 +15,9 @@
  *            size > 1 must each step at least past the bytes spanned by the faster ones (so no
  *            zero stride), and every byte reached must lie within the 64-bit address space
  *   shard    NULL when the memory is the whole tensor; else where it sits in the global tensor
- *   threads  0 = all hardware threads, else up to that many (at most 256) from sow's one shared
- *            pool; fewer when the system refuses more threads. Never changes a value
+ *   threads  0 = all hardware threads, else the work is split into that many pieces (at most
+ *            256), run by at most as many threads as the hardware has, from sow's one shared
+ *            pool; by fewer when the system refuses to start more. Never changes a value
  *
  * Strings (mode, nonlinearity, distribution, layout) are NUL-terminated UTF-8; NULL means the
  * default. Keys: an integer, or sow_key_hash(name, strlen(name)) for a string key.
