@@ -81,7 +81,7 @@ def harness(tmp_path_factory) -> tuple[Path, bool]:
     sanitized = _sanitizers_work(tmp)
     flags = ["-O1", "-g", *(SANITIZE if sanitized else []), "-ffp-contract=off", "-fno-fast-math", "-fno-math-errno"]
     inc = [f"-I{ROOT / 'cpp' / 'include'}", f"-I{ROOT / 'cpp' / 'src'}"]
-    jobs = [[CC, "-std=c11", "-Wall", "-Wextra", "-Werror", *flags, *inc, "-c", str(HARNESS), "-o", str(tmp / "harness.o")]]
+    jobs = [[CC, "-std=c11", "-Wall", "-Wextra", *flags, *inc, "-c", str(HARNESS), "-o", str(tmp / "harness.o")]]
     objs = [tmp / "harness.o"]
     for i, src in enumerate(_core_sources()):
         obj = tmp / f"{i}_{src.stem}.o"
