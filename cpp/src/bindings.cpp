@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "layout.hpp"
+#include "thread_pool.hpp"
 #include "sow/fill.hpp"
 #include "sow/key.hpp"
 #include "sow/philox.hpp"
@@ -74,6 +76,15 @@ py::tuple philox(const std::vector<std::uint32_t>& ctr, const std::vector<std::u
   if (rounds < 1 || rounds > 16) throw std::invalid_argument("rounds must be in [1, 16]");
   const sow::philox4x32_ctr r = sow::philox4x32({{ctr[0], ctr[1], ctr[2], ctr[3]}}, {{key[0], key[1]}}, rounds);
   return py::make_tuple(r.v[0], r.v[1], r.v[2], r.v[3]);
+}
+
+// The memory checks every fill makes (layout.hpp), for Python's check_out to raise them before
+// anything else runs: one rule and one message for Python, C++ and the C ABI.
+void check_layout(std::uintptr_t addr, std::int64_t item, const std::vector<std::int64_t>& shape,
+                  const std::vector<std::int64_t>& strides) {
+  if (item != 2 && item != 4 && item != 8) throw std::invalid_argument("item size must be 2, 4 or 8");
+  if (strides.size() != shape.size()) throw std::invalid_argument("strides must have one entry per dimension");
+  sow::detail::check_memory(reinterpret_cast<const void*>(addr), item, shape, strides);
 }
 
 #if defined(SOW_HAVE_CUDA)
@@ -210,6 +221,8 @@ PYBIND11_MODULE(_core, m) {
   m.def("available_isas", &sow::available_isas);
   m.def("set_isa", &sow::set_isa, py::arg("name"));
   m.def("hardware_threads", &sow::hardware_threads);
+  m.def("check_layout", &check_layout, py::arg("addr"), py::arg("item"), py::arg("shape"), py::arg("strides"));
+  m.def("pool_workers", &sow::detail::pool_workers);
   sow_bind_init(m);
   m.def("check_orthogonal", &check_orthogonal, py::arg("addr"), py::arg("dtype"), py::arg("shape"),
         py::arg("strides"), py::arg("gain"), py::arg("blocks"));

@@ -14,34 +14,57 @@
 namespace {
 
 thread_local std::string last_error;
+// Set instead of last_error when storing the message itself ran out of memory.
+thread_local const char* last_error_fallback = nullptr;
+
+void set_error(const char* what) noexcept {
+  try {
+    last_error = what;
+    last_error_fallback = nullptr;
+  } catch (...) {
+    last_error_fallback = "out of memory (while storing the error message)";
+  }
+}
 
 template <class F>
 sow_status guard(F&& f) noexcept {
   try {
     f();
     last_error.clear();
+    last_error_fallback = nullptr;
     return SOW_OK;
   } catch (const std::invalid_argument& e) {
-    last_error = e.what();
+    set_error(e.what());
     return SOW_INVALID_ARGUMENT;
   } catch (const std::bad_alloc&) {
-    last_error = "out of memory";
+    set_error("out of memory");
     return SOW_OUT_OF_MEMORY;
   } catch (const std::exception& e) {
-    last_error = e.what();
+    set_error(e.what());
     return SOW_RUNTIME_ERROR;
   } catch (...) {
-    last_error = "unknown error";
+    set_error("unknown error");
     return SOW_UNKNOWN_ERROR;
   }
 }
 
-sow::tensor_ref tensor(void* data, sow_dtype dtype, const int64_t* shape, const int64_t* strides, int ndim,
+// At most 64 dimensions (NumPy's limit): a larger ndim is refused before `shape` is read, so a
+// garbage ndim cannot make the library read past the caller's arrays.
+constexpr int max_ndim = 64;
+
+void check_ndim(int ndim) {
+  if (ndim < 0 || ndim > max_ndim)
+    throw std::invalid_argument("ndim must be in [0, " + std::to_string(max_ndim) + "], got " + std::to_string(ndim));
+}
+
+// `dtype` arrives as an int (sow.h): converting an out-of-range value to sow::dtype would be
+// undefined, so the range is checked on the integer.
+sow::tensor_ref tensor(void* data, int dtype, const int64_t* shape, const int64_t* strides, int ndim,
                        const sow_shard* shard) {
-  if (ndim < 0) throw std::invalid_argument("ndim must be >= 0, got " + std::to_string(ndim));
+  check_ndim(ndim);
   if (ndim > 0 && shape == nullptr) throw std::invalid_argument("shape is NULL");
   if (dtype < SOW_FLOAT32 || dtype > SOW_BFLOAT16)
-    throw std::invalid_argument("dtype must be one of float32, float64, float16, bfloat16; got " + std::to_string(static_cast<int>(dtype)));
+    throw std::invalid_argument("dtype must be one of float32, float64, float16, bfloat16; got " + std::to_string(dtype));
   const auto n = static_cast<std::size_t>(ndim);
   sow::tensor_ref t(data, static_cast<sow::dtype>(dtype), std::vector<std::int64_t>(shape, shape + n));
   if (strides) t.strides.assign(strides, strides + n);
@@ -72,12 +95,12 @@ sow::rng rng(uint64_t seed, uint64_t key, int threads) {
 
 }  // namespace
 
-#define SOW_T void *data, sow_dtype dtype, const int64_t *shape, const int64_t *strides, int ndim, const sow_shard *shard
+#define SOW_T void *data, int dtype, const int64_t *shape, const int64_t *strides, int ndim, const sow_shard *shard
 #define SOW_TENSOR tensor(data, dtype, shape, strides, ndim, shard)
 
 extern "C" {
 
-const char* sow_last_error(void) { return last_error.c_str(); }
+const char* sow_last_error(void) { return last_error_fallback ? last_error_fallback : last_error.c_str(); }
 
 uint64_t sow_key_hash(const char* utf8, size_t len) {
   return utf8 ? sow::key_hash(std::string_view(utf8, len)) : sow::key_hash(std::string_view());
@@ -174,8 +197,9 @@ sow_status sow_calculate_gain(const char* nonlinearity, const double* param, dou
 sow_status sow_calculate_fan_in_and_fan_out(const int64_t* shape, int ndim, const char* layout, int64_t* fan_in_out,
                                             int64_t* fan_out_out) {
   return guard([&] {
-    if (ndim < 0 || (ndim > 0 && !shape) || !fan_in_out || !fan_out_out)
-      throw std::invalid_argument("shape, fan_in_out and fan_out_out must not be NULL, ndim >= 0");
+    check_ndim(ndim);
+    if ((ndim > 0 && !shape) || !fan_in_out || !fan_out_out)
+      throw std::invalid_argument("shape, fan_in_out and fan_out_out must not be NULL");
     const auto r = sow::calculate_fan_in_and_fan_out(std::span<const std::int64_t>(shape, static_cast<std::size_t>(ndim)),
                                                      str(layout, "torch"));
     *fan_in_out = r.first;

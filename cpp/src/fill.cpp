@@ -6,16 +6,14 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
-#include <exception>
-#include <mutex>
 #include <limits>
 #include <stdexcept>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "dispatch.hpp"
 #include "layout.hpp"
+#include "thread_pool.hpp"
 #include "sow/detail/checked.hpp"
 
 namespace sow {
@@ -41,8 +39,11 @@ void fill_range(const layout& L, const fill_target& t, const prepared_dist& d, c
                 run_fn kernel, std::uint64_t begin, std::uint64_t end) {
   const std::size_t item = itemsize(t.type);
   const bool contiguous = L.inner_stride == static_cast<std::int64_t>(item);
-  constexpr std::size_t chunk = 4096;  // elements staged per kernel call for strided rows
-  std::vector<unsigned char> stage(contiguous ? 0 : chunk * item);
+  // Elements staged per kernel call for strided rows, on the stack (32 KiB at most): the writing
+  // phase allocates nothing, so it cannot fail half-way with std::bad_alloc.
+  constexpr std::size_t chunk = 4096;
+  alignas(64) unsigned char stage_buf[chunk * 8];
+  unsigned char* const stage = stage_buf;
   const std::uint64_t inner = static_cast<std::uint64_t>(L.inner);
   std::uint64_t pos = begin;
   while (pos < end) {
@@ -65,10 +66,10 @@ void fill_range(const layout& L, const fill_target& t, const prepared_dist& d, c
     } else {
       for (std::uint64_t done = 0; done < n; done += chunk) {
         const std::size_t m = static_cast<std::size_t>(std::min<std::uint64_t>(chunk, n - done));
-        kernel(cpu::run_args{&d, s, t.type, g + done, m, stage.data()});
+        kernel(cpu::run_args{&d, s, t.type, g + done, m, stage});
         unsigned char* dst = base + static_cast<std::int64_t>(done) * L.inner_stride;
         for (std::size_t k = 0; k < m; ++k, dst += L.inner_stride)
-          std::memcpy(dst, stage.data() + k * item, item);
+          std::memcpy(dst, stage + k * item, item);
       }
     }
     pos += n;
@@ -81,39 +82,33 @@ void fill(const fill_target& t, const dist& d, std::uint64_t seed, std::uint64_t
           std::uint32_t domain) {
   if (threads < 0) invalid("threads must be >= 0 (0 = all hardware threads), got " + std::to_string(threads));
   const prepared_dist p = detail::prepare_for(d, t.type, domain);
-  const layout L = make_layout(t);
+  const layout L = make_layout(t);  // also: data non-null and aligned, no overlap (non-empty)
   const std::uint64_t total = L.rows * static_cast<std::uint64_t>(L.inner);
   if (total == 0) return;
-  if (t.data == nullptr) invalid("out: null data pointer");
   const run_fn kernel = cpu::active_kernel();
   const stream_id s{seed, key, domain};
-  // Threads only where each gets enough work to amortize its start (~50 us measured).
+  // Threads only where each gets enough work to amortize its share of a call: ~50 us to start a
+  // thread when every call started its own (measured); a wake-up of a warm pool worker is cheaper,
+  // but 2^16 elements (~30 us of kernel time) per thread keeps small fills on one thread.
   constexpr std::uint64_t min_per_thread = 1u << 16;
-  std::uint64_t nt = threads == 0 ? static_cast<std::uint64_t>(hardware_threads()) : static_cast<std::uint64_t>(threads);
-  nt = std::max<std::uint64_t>(1, std::min(nt, total / min_per_thread));
+  const std::uint64_t nt = std::max<std::uint64_t>(
+      1, std::min<std::uint64_t>(static_cast<std::uint64_t>(detail::resolve_threads(threads)), total / min_per_thread));
   if (nt == 1) {
     fill_range(L, t, p, s, kernel, 0, total);
     return;
   }
-  std::vector<std::thread> pool;
-  pool.reserve(nt - 1);
-  // Split points rounded to multiples of 64 elements so that every thread's runs start on whole
-  // Philox blocks where the rows allow it (values never depend on this).
-  auto split = [&](std::uint64_t k) { return k == nt ? total : (total * k / nt) / 64 * 64; };
-  std::exception_ptr error;
-  std::mutex error_mutex;
-  for (std::uint64_t k = 1; k < nt; ++k)
-    pool.emplace_back([&, k] {
-      try {
-        fill_range(L, t, p, s, kernel, split(k), split(k + 1));
-      } catch (...) {
-        std::lock_guard<std::mutex> lock(error_mutex);
-        error = std::current_exception();
-      }
-    });
-  fill_range(L, t, p, s, kernel, 0, split(1));
-  for (auto& th : pool) th.join();
-  if (error) std::rethrow_exception(error);
+  // nt pieces, claimed by whichever pool thread is free (at most hardware_threads() threads run
+  // them; fewer when workers are busy or could not be started). Split points rounded to multiples
+  // of 64 elements so that every piece's runs start on whole Philox blocks where the rows allow it
+  // (values never depend on this). total * k < 2^56 * 256 needs no more than 64 bits, but 128 keep
+  // it obviously exact.
+  auto split = [&](std::uint64_t k) {
+    return k == nt ? total : static_cast<std::uint64_t>(static_cast<unsigned __int128>(total) * k / nt) / 64 * 64;
+  };
+  detail::parallel_for(static_cast<std::int64_t>(nt), static_cast<int>(nt), [&](std::int64_t k) {
+    const auto u = static_cast<std::uint64_t>(k);
+    fill_range(L, t, p, s, kernel, split(u), split(u + 1));
+  });
 }
 
 void stream_words(std::uint64_t seed, std::uint64_t key, std::uint32_t domain, std::uint64_t start,

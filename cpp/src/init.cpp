@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "layout.hpp"
 #include "sow/round.hpp"
 #include "sow/stream.hpp"
 
@@ -238,11 +239,16 @@ fill_target target_of(const tensor_ref& t, std::vector<std::int64_t>& strides_st
     fail("strides must have one entry per dimension");
   if (t.global_shape.empty() && !t.offsets.empty()) fail("global_shape is required when shard offsets are given");
   if (t.strides.empty()) {
+    // The sizes first (Python's check_shape rules): then a non-empty shape's C-contiguous strides
+    // are at most 2^56 * 8 bytes. An empty shape may still have sizes whose product overflows
+    // (0, 2^56, 2^56); its strides address nothing, so they stop growing instead.
+    detail::check_sizes(t.shape, "shape");
     strides_storage.assign(t.shape.size(), 0);
     std::int64_t s = static_cast<std::int64_t>(itemsize(t.type));
     for (std::size_t k = t.shape.size(); k-- > 0;) {
       strides_storage[k] = s;
-      s *= std::max<std::int64_t>(t.shape[k], 1);
+      std::int64_t next;
+      if (!__builtin_mul_overflow(s, std::max<std::int64_t>(t.shape[k], 1), &next)) s = next;
     }
   }
   fill_target f;
@@ -317,15 +323,11 @@ std::uint64_t local_count(const tensor_ref& t) {
 // -----------------------------------------------------------------------------------------------
 
 void tensor_ref::check_span_size(std::size_t n) const {
-  unsigned __int128 need = 1;
-  for (const auto s : shape) {
-    if (s < 0) fail("shape must not contain negative sizes, got " + py_tuple(shape));
-    need *= static_cast<std::uint64_t>(s);
-    if (need > max_elements) break;
-  }
+  detail::check_sizes(shape, "shape");  // then the count is exact in 64 bits
+  std::uint64_t need = 1;
+  for (const auto s : shape) need *= static_cast<std::uint64_t>(s);
   if (need != n)
-    fail("data has " + std::to_string(n) + " elements but shape " + py_tuple(shape) + " needs " +
-         (need > max_elements ? std::string("more than 2**56") : std::to_string(static_cast<std::uint64_t>(need))));
+    fail("data has " + std::to_string(n) + " elements but shape " + py_tuple(shape) + " needs " + std::to_string(need));
 }
 
 std::pair<std::int64_t, std::int64_t> calculate_fan_in_and_fan_out(std::span<const std::int64_t> shape,

@@ -6,19 +6,17 @@
 #include "sow/orthogonal.hpp"
 
 #include <algorithm>
-#include <atomic>
 #include <climits>
 #include <cmath>
 #include <cstring>
-#include <exception>
 #include <limits>
 #include <mutex>
 #include <stdexcept>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "layout.hpp"
+#include "thread_pool.hpp"
 #include "sow/detail/householder.hpp"
 #include "sow/round.hpp"
 
@@ -94,41 +92,18 @@ struct lapack_threads {
 
 int resolve_threads(int threads) {
   if (threads < 0) invalid("threads must be >= 0 (0 = all hardware threads), got " + std::to_string(threads));
-  return threads == 0 ? std::max(1, hardware_threads()) : threads;
+  return detail::resolve_threads(threads);
 }
 
-// Runs f(i) for i in [0, count) on up to `threads` threads, items handed out in chunks of `chunk`.
+// Runs f(i) for i in [0, count) on up to `threads` threads of the library's pool, items handed out
+// in chunks of `chunk`.
 template <class F>
 void parallel_for(std::int64_t count, int threads, std::int64_t chunk, F&& f) {
   const std::int64_t nchunks = (count + chunk - 1) / chunk;
-  const int nt = static_cast<int>(std::min<std::int64_t>(threads, nchunks));
-  std::atomic<std::int64_t> next{0};
-  std::exception_ptr error;
-  std::mutex error_mutex;
-  auto worker = [&] {
-    try {
-      for (;;) {
-        const std::int64_t c = next.fetch_add(1);
-        if (c >= nchunks) return;
-        const std::int64_t end = std::min(count, (c + 1) * chunk);
-        for (std::int64_t i = c * chunk; i < end; ++i) f(i);
-      }
-    } catch (...) {
-      std::lock_guard<std::mutex> lock(error_mutex);
-      error = std::current_exception();
-      next.store(nchunks);
-    }
-  };
-  if (nt <= 1) {
-    worker();
-  } else {
-    std::vector<std::thread> pool;
-    pool.reserve(static_cast<std::size_t>(nt - 1));
-    for (int t = 1; t < nt; ++t) pool.emplace_back(worker);
-    worker();
-    for (auto& th : pool) th.join();
-  }
-  if (error) std::rethrow_exception(error);
+  detail::parallel_for(nchunks, threads, [&](std::int64_t c) {
+    const std::int64_t end = std::min(count, (c + 1) * chunk);
+    for (std::int64_t i = c * chunk; i < end; ++i) f(i);
+  });
 }
 
 // Forms Q = H_1 ... H_n [I; 0] (m x n, column-major, lda = m) in place from the Householder vectors

@@ -68,8 +68,9 @@ def check_out(out: Any, stream: Any = None) -> OutBuffer:
     Raises ``TypeError`` if ``out`` is not an array sow can write (see the module docstring) or
     its dtype is not one sow writes (integer, bool, complex, non-native byte order, ...), and
     ``ValueError`` if it is read-only, misaligned, has strides that are not multiples of its item
-    size, or overlaps itself through a zero stride on a dimension of size > 1. ``stream`` (CUDA
-    outputs only) overrides the stream the fill is ordered on.
+    size, or elements that overlap in memory (a zero stride on a dimension of size > 1, or any
+    other overlap: see ``check_layout``). ``stream`` (CUDA outputs only) overrides the stream the
+    fill is ordered on.
     """
     if not isinstance(out, np.ndarray):
         return _check_foreign(out, stream)
@@ -83,9 +84,8 @@ def check_out(out: Any, stream: Any = None) -> OutBuffer:
         )
     if not out.flags.writeable:
         raise ValueError("out is read-only")
-    if out.size > 0 and not out.flags.aligned:
-        raise ValueError("out is not aligned to its item size")
-    check_layout(tuple(out.shape), tuple(out.strides), out.dtype.itemsize, 0)
+    check_layout(tuple(out.shape), tuple(out.strides), out.dtype.itemsize,
+                 int(out.__array_interface__["data"][0]))
     return OutBuffer(
         array=out, dtype=name, shape=tuple(int(n) for n in out.shape),
         strides=tuple(int(s) for s in out.strides), host=out,
@@ -93,20 +93,16 @@ def check_out(out: Any, stream: Any = None) -> OutBuffer:
 
 
 def check_layout(shape: tuple[int, ...], strides: tuple[int, ...], item: int, addr: int) -> None:
-    """The checks every output passes: aligned, strides multiples of the item size, no zero
-    stride on a dimension of size > 1 (``ValueError``). Empty outputs pass."""
-    if any(n == 0 for n in shape):
-        return
-    if addr % item != 0:
-        raise ValueError("out is not aligned to its item size")
-    for n, s in zip(shape, strides):
-        if n > 1 and s == 0:
-            raise ValueError(
-                f"out has a zero stride on a dimension of size {n} (its elements overlap in "
-                f"memory); pass a writable array with distinct elements"
-            )
-        if s % item != 0:
-            raise ValueError(f"out has strides {strides} that are not multiples of {item}")
+    """The memory checks every output passes, made by the C++ engine itself
+    (``_core.check_layout``, the rule every fill applies, so Python, C++ and the C ABI accept the
+    same outputs with the same messages): strides multiples of ``item``; and for a non-empty
+    output: ``addr`` non-null and aligned to ``item``, no zero stride on a dimension of size > 1,
+    no two elements overlapping (dimensions of size > 1 sorted by ``|stride|``: each ``|stride|``
+    is at least ``item + sum((n - 1) * |stride|)`` over the faster ones), every byte reached within
+    the 64-bit address space. ``ValueError`` naming ``out`` otherwise."""
+    from . import _core
+
+    _core.check_layout(addr, item, tuple(shape), tuple(strides))
 
 
 def host_view(addr: int, shape: tuple[int, ...], strides: tuple[int, ...], dtype: str) -> np.ndarray:

@@ -4,11 +4,20 @@
  * returns the message (the one Python's ValueError carries for the same input). No C++ exception
  * crosses this boundary. Arrays are described by
  *
- *   data     address of element (0, ..., 0)
- *   dtype    SOW_FLOAT32 | SOW_FLOAT64 | SOW_FLOAT16 | SOW_BFLOAT16
- *   shape    ndim sizes of the memory being filled
- *   strides  ndim strides in BYTES (any sign), or NULL for C-contiguous
+ *   data     address of element (0, ..., 0), aligned to the item size; may be NULL only when
+ *            the tensor has no elements
+ *   dtype    SOW_FLOAT32 | SOW_FLOAT64 | SOW_FLOAT16 | SOW_BFLOAT16, passed as an int (any other
+ *            value is refused; an enum parameter could not safely carry a bad value)
+ *   shape    ndim sizes of the memory being filled, 0 <= ndim <= 64 (refused before shape is read);
+ *            each size <= 2^56 and at most 2^56 elements, as in Python (even when a size is 0)
+ *   strides  ndim strides in BYTES (any sign, multiples of the item size), or NULL for
+ *            C-contiguous. The elements must not overlap: sorted by |stride|, the dimensions of
+ *            size > 1 must each step at least past the bytes spanned by the faster ones (so no
+ *            zero stride), and every byte reached must lie within the 64-bit address space
  *   shard    NULL when the memory is the whole tensor; else where it sits in the global tensor
+ *   threads  0 = all hardware threads, else the work is split into that many pieces (at most
+ *            256), run by at most as many threads as the hardware has, from sow's one shared
+ *            pool; by fewer when the system refuses to start more. Never changes a value
  *
  * Strings (mode, nonlinearity, distribution, layout) are NUL-terminated UTF-8; NULL means the
  * default. Keys: an integer, or sow_key_hash(name, strlen(name)) for a string key.
@@ -63,8 +72,10 @@ uint64_t sow_key_hash(const char* utf8, size_t len);
 int sow_version(void);
 int sow_stream_format(void);
 
+/* dtype is an int holding a sow_dtype: source-compatible with callers passing SOW_FLOAT32 etc. (or
+ * a sow_dtype variable), and the same ABI (a C enum is passed as an int on the supported ABIs). */
 #define SOW_TENSOR_ARGS \
-  void *data, sow_dtype dtype, const int64_t *shape, const int64_t *strides_or_null, int ndim, \
+  void *data, int dtype, const int64_t *shape, const int64_t *strides_or_null, int ndim, \
       const sow_shard *shard_or_null
 
 /* U(a, b). */
