@@ -60,6 +60,12 @@ void fill(std::uintptr_t addr, const std::string& dtype, const std::vector<std::
   sow::fill(t, d, seed, key, threads, domain);
 }
 
+// The engine's checks of a fill (sow::check_dist), without memory: raises what fill would raise.
+void check_dist(const std::string& dtype, const std::string& dist, const std::vector<double>& params,
+                std::uint32_t domain) {
+  sow::check_dist(make_dist(dist, params), sow::parse_dtype(dtype), domain);
+}
+
 py::array_t<std::uint32_t> bits(std::uint64_t seed, std::uint64_t key, std::uint32_t domain, std::uint64_t start,
                                 std::size_t count) {
   py::array_t<std::uint32_t> out(static_cast<py::ssize_t>(count));
@@ -193,6 +199,7 @@ PYBIND11_MODULE(_core, m) {
   m.def("fill", &fill, py::arg("addr"), py::arg("dtype"), py::arg("shape"), py::arg("strides"),
         py::arg("global_shape"), py::arg("offsets"), py::arg("dist"), py::arg("params"), py::arg("seed"),
         py::arg("key"), py::arg("threads"), py::arg("domain") = 0);
+  m.def("check_dist", &check_dist, py::arg("dtype"), py::arg("dist"), py::arg("params"), py::arg("domain") = 0);
   m.def("bits", &bits, py::arg("seed"), py::arg("key"), py::arg("domain"), py::arg("start"), py::arg("count"));
   m.def("philox4x32", &philox, py::arg("ctr"), py::arg("key"), py::arg("rounds") = 10);
   m.def("key_hash", [](const std::string& s) { return sow::key_hash(s); }, py::arg("s"));

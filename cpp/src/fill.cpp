@@ -129,4 +129,6 @@ void stream_words(std::uint64_t seed, std::uint64_t key, std::uint32_t domain, s
   }
 }
 
+void check_dist(const dist& d, dtype type, std::uint32_t domain) { (void)detail::prepare_for(d, type, domain); }
+
 }  // namespace sow

@@ -19,6 +19,9 @@ def fill(
     threads: int,
     domain: int = 0,
 ) -> None: ...
+def check_dist(dtype: str, dist: str, params: tuple[float, ...], domain: int = 0) -> None:
+    """The engine's checks of ``fill`` for ``dist(params)`` into ``dtype`` (parameters, their
+    range for the dtype, the domain), touching no memory: ValueError as ``fill`` would raise."""
 def bits(seed: int, key: int, domain: int, start: int, count: int) -> npt.NDArray[np.uint32]: ...
 def philox4x32(
     ctr: tuple[int, int, int, int], key: tuple[int, int], rounds: int = 10
