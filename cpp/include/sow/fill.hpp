@@ -45,7 +45,8 @@ void fill(const fill_target& target, const dist& d, std::uint64_t seed, std::uin
 /// Runs exactly the checks `fill` makes of `d` for an output of dtype `type` (the distribution's
 /// parameters, their range for `type`, the domain) without touching memory; std::invalid_argument
 /// with fill's message otherwise. Lets a caller validate many fills before the first write.
-void check_dist(const dist& d, dtype type, std::uint32_t domain = 0);
+/// `origin` makes the range errors name the initializer's own parameter (e.g. xavier's gain).
+void check_dist(const dist& d, dtype type, std::uint32_t domain = 0, const dist_origin& origin = {});
 
 /// Raw stream words start .. start+count-1 of stream (seed, key, domain).
 void stream_words(std::uint64_t seed, std::uint64_t key, std::uint32_t domain, std::uint64_t start,
