@@ -218,6 +218,7 @@ PYBIND11_MODULE(_core, m) {
         py::arg("global_shape"), py::arg("offsets"), py::arg("dist"), py::arg("params"), py::arg("seed"),
         py::arg("key"), py::arg("threads"), py::arg("domain") = 0);
   m.def("check_dist", &check_dist, py::arg("dtype"), py::arg("dist"), py::arg("params"), py::arg("domain") = 0);
+  m.def("values_of_words", &values_of_words, py::arg("dtype"), py::arg("dist"), py::arg("params"), py::arg("words"));
   m.def(
       "check_orthogonal_gain",
       [](double gain, const std::string& dtype, const std::string& name) {

@@ -102,6 +102,7 @@ void zero_pattern(std::uintptr_t addr, const std::string& dtype, const std::vect
 
 void sow_bind_init(py::module_& m) {
   m.attr("TRUNCATED_NORMAL_STD") = sow::truncated_normal_std;
+  m.attr("TRUNC_NORMAL_MAX_SIGMAS") = sow::trunc_normal_max_sigmas;
   m.def("init_dist", &init_dist, py::arg("name"), py::arg("global_shape"), py::arg("args"),
         py::arg("fan_in") = py::none(), py::arg("fan_out") = py::none(), py::arg("layout") = "torch",
         py::arg("dtype") = py::none());

@@ -188,8 +188,8 @@ inline void check_value_range(const dist& d, const prepared_dist& p, dtype type,
       add("std", d.p1);
     }
     if (!bad.empty()) {
-      const bool plural = !origin.param && bad.find(',') != std::string::npos;
-      const std::string why = origin.param ? named("") + " gives " + bad : bad;
+      const bool plural = bad.find(',') != std::string::npos;
+      const std::string why = origin.param ? named("") + " gives " + bad + ", which" : bad;
       invalid(who + ": " + why + (plural ? " exceed" : " exceeds") + " the float32 range, the working precision of " +
               tn + " outputs; use dtype float64");
     }

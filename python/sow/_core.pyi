@@ -43,6 +43,9 @@ def hardware_threads() -> int: ...
 # Initializer formulas (cpp/src/bindings_init.cpp over sow/init.hpp); ValueError with Python's
 # messages for bad values.
 TRUNCATED_NORMAL_STD: float
+#: Intervals lying on one side of the mean with the nearer bound further than this many stds
+#: away are refused (Phi of that bound underflows float64).
+TRUNC_NORMAL_MAX_SIGMAS: float
 def init_dist(
     name: str,
     global_shape: tuple[int, ...],
