@@ -53,11 +53,11 @@ inline bool stores_non_finite(double v, dtype t) {
   return true;
 }
 
-// Magnitudes for messages: three significant digits, in long double where it has a wider range
-// than double (x86), so "reach 8.29e+308" rather than "inf" for float64 overflows.
+// Magnitudes for messages: five significant digits (enough to tell 65522 from float16's 65504),
+// in long double where it has a wider range than double (x86): "reach 8.2924e+308", not "inf".
 inline std::string short_num(long double v) {
   char buf[48];
-  std::snprintf(buf, sizeof buf, "%.3Lg", v);
+  std::snprintf(buf, sizeof buf, "%.5Lg", v);
   return buf;
 }
 
@@ -69,11 +69,12 @@ inline std::string short_num(long double v) {
 //     each rounding is monotone, so v is non-decreasing in the word: words 0 and all ones.
 //   normal: v = mean + std*z, non-decreasing in z (std >= 0, monotone roundings). |z| is largest
 //     at the smallest tail probability p, word bits y = 0: t = 2^-32 (float32), p = 2^-54
-//     (float64). The float32 transform is not monotone in the last bit (1-ulp steps back near
-//     |z| = 3.9, measured), but the next p is 1.5 times larger and moves |z| by ~0.1, far more
-//     than the transform's error (4.3e-7 relative in float32, 6e-16 in float64), so no other
-//     word comes near: |z| <= 6.33795834 (float32, all 2^31 words checked) and 8.29236107581
-//     (float64). Words 0 and the sign bit.
+//     (float64). The float32 transform is not monotone in the last bits (measured over all 2^31
+//     words: 87876 steps back by one or two ulps, the first near |z| = 3.87), but the next p is
+//     1.5 times larger and moves |z| by ~0.1, far more than the transform's error (4.3e-7
+//     relative in float32, 6e-16 in float64), so no other word comes near: |z| <= 6.33795834
+//     (float32, all 2^31 words checked) and 8.2923610758135951 (float64). Words 0 and the sign
+//     bit.
 //   trunc_normal: v = clamp(mean + std*z(u), a', b') with z(u) the truncated inverse CDF,
 //     increasing (decreasing when mirrored) in u, u from words 0 and all ones. In a narrow
 //     interval consecutive u can move z by less than the inverse CDF's last-bit wobble, so an
