@@ -8,12 +8,12 @@
 #include <string>
 #include <vector>
 
-#include "layout.hpp"
+#include "layout.hpp"  // detail::prepare_for, detail::working_value (the values_of_words test hook)
 #include "thread_pool.hpp"
 #include "sow/fill.hpp"
 #include "sow/key.hpp"
-#include "sow/philox.hpp"
 #include "sow/orthogonal.hpp"
+#include "sow/philox.hpp"
 #if defined(SOW_HAVE_CUDA)
 #include "sow/cuda.hpp"
 #endif
@@ -58,6 +58,31 @@ void fill(std::uintptr_t addr, const std::string& dtype, const std::vector<std::
   const sow::dist d = make_dist(dist, params);
   py::gil_scoped_release release;
   sow::fill(t, d, seed, key, threads, domain);
+}
+
+// The engine's checks of a fill (sow::check_dist), without memory: raises what fill would raise.
+void check_dist(const std::string& dtype, const std::string& dist, const std::vector<double>& params,
+                std::uint32_t domain) {
+  sow::check_dist(make_dist(dist, params), sow::parse_dtype(dtype), domain);
+}
+
+// Test hook: the working-precision value (float32 values for float32/float16/bfloat16 outputs)
+// of dist(params) at each given stream word (uint32 words; for float64 the 64-bit pairs of
+// stream format section 3), by the scalar kernel's arithmetic, after fill's checks. Lets tests
+// sweep words no tensor of practical size would draw, such as the extreme ones.
+py::array_t<double> values_of_words(const std::string& dtype, const std::string& dist, const std::vector<double>& params,
+                                    const py::array_t<std::uint64_t, py::array::c_style | py::array::forcecast>& words) {
+  const sow::dtype type = sow::parse_dtype(dtype);
+  const sow::prepared_dist p = sow::detail::prepare_for(make_dist(dist, params), type, 0);
+  const std::uint64_t* w = words.data();
+  const auto n = words.size();
+  for (py::ssize_t i = 0; i < n; ++i)
+    if (type != sow::dtype::float64 && w[i] > 0xffffffffu)
+      throw std::invalid_argument("values_of_words: " + dtype + " elements take 32-bit words");
+  py::array_t<double> out(n);
+  double* o = out.mutable_data();
+  for (py::ssize_t i = 0; i < n; ++i) o[i] = sow::detail::working_value(p, type, w[i]);
+  return out;
 }
 
 py::array_t<std::uint32_t> bits(std::uint64_t seed, std::uint64_t key, std::uint32_t domain, std::uint64_t start,
@@ -211,9 +236,14 @@ PYBIND11_MODULE(_core, m) {
   m.def("fill", &fill, py::arg("addr"), py::arg("dtype"), py::arg("shape"), py::arg("strides"),
         py::arg("global_shape"), py::arg("offsets"), py::arg("dist"), py::arg("params"), py::arg("seed"),
         py::arg("key"), py::arg("threads"), py::arg("domain") = 0);
-  m.def("check_dist", [](const std::string& dtype, const std::string& dist, const std::vector<double>& params,
-                         std::uint32_t domain) { sow::check_dist(make_dist(dist, params), sow::parse_dtype(dtype), domain); },
-        py::arg("dtype"), py::arg("dist"), py::arg("params"), py::arg("domain") = 0);
+  m.def("check_dist", &check_dist, py::arg("dtype"), py::arg("dist"), py::arg("params"), py::arg("domain") = 0);
+  m.def("values_of_words", &values_of_words, py::arg("dtype"), py::arg("dist"), py::arg("params"), py::arg("words"));
+  m.def(
+      "check_orthogonal_gain",
+      [](double gain, const std::string& dtype, const std::string& name) {
+        sow::check_orthogonal_gain(gain, sow::parse_dtype(dtype), name.c_str());
+      },
+      py::arg("gain"), py::arg("dtype"), py::arg("name") = "gain");
   m.def("bits", &bits, py::arg("seed"), py::arg("key"), py::arg("domain"), py::arg("start"), py::arg("count"));
   m.def("philox4x32", &philox, py::arg("ctr"), py::arg("key"), py::arg("rounds") = 10);
   m.def("key_hash", [](const std::string& s) { return sow::key_hash(s); }, py::arg("s"));

@@ -25,15 +25,14 @@ py::tuple as_tuple(const sow::dist& d) {
   return py::make_tuple("constant", py::make_tuple(d.p0));
 }
 
-// init_dist(name, global_shape, args, fan_in, fan_out, layout) -> (dist, params): the
-// distribution initializer `name` reduces to for `global_shape`. `args` are its parameters in
-// Python's order (floats, and strings for mode / nonlinearity / distribution):
+// The distribution initializer `name` reduces to for `global_shape`; `args` are its parameters
+// in Python's order (floats, and strings for mode / nonlinearity / distribution):
 //   uniform (a, b) | normal (mean, std) | trunc_normal (mean, std, a, b) | xavier_uniform,
 //   xavier_normal (gain,) | kaiming_uniform, kaiming_normal (a, mode, nonlinearity) |
 //   variance_scaling (scale, mode, distribution) | lecun_uniform, lecun_normal () |
 //   sparse (sparsity, std)
-py::tuple init_dist(const std::string& name, const std::vector<std::int64_t>& global_shape, const py::tuple& args,
-                    std::optional<std::int64_t> fan_in, std::optional<std::int64_t> fan_out, const std::string& layout) {
+sow::dist build_dist(const std::string& name, const std::vector<std::int64_t>& global_shape, const py::tuple& args,
+                     std::optional<std::int64_t> fan_in, std::optional<std::int64_t> fan_out, const std::string& layout) {
   const sow::fan_options f{fan_in, fan_out, layout};
   auto need = [&](std::size_t n) {
     if (args.size() != n)
@@ -43,18 +42,51 @@ py::tuple init_dist(const std::string& name, const std::vector<std::int64_t>& gl
   auto num = [&](std::size_t i) { return args[i].cast<double>(); };
   auto str = [&](std::size_t i) { return args[i].cast<std::string>(); };
   const std::vector<std::int64_t>& g = global_shape;
-  if (name == "uniform") return need(2), as_tuple(sow::uniform_dist(num(0), num(1)));
-  if (name == "normal") return need(2), as_tuple(sow::normal_dist(num(0), num(1)));
-  if (name == "trunc_normal") return need(4), as_tuple(sow::trunc_normal_dist(num(0), num(1), num(2), num(3)));
-  if (name == "xavier_uniform") return need(1), as_tuple(sow::xavier_uniform_dist(g, num(0), f));
-  if (name == "xavier_normal") return need(1), as_tuple(sow::xavier_normal_dist(g, num(0), f));
-  if (name == "kaiming_uniform") return need(3), as_tuple(sow::kaiming_uniform_dist(g, num(0), str(1), str(2), f));
-  if (name == "kaiming_normal") return need(3), as_tuple(sow::kaiming_normal_dist(g, num(0), str(1), str(2), f));
-  if (name == "variance_scaling") return need(3), as_tuple(sow::variance_scaling_dist(g, num(0), str(1), str(2), f));
-  if (name == "lecun_uniform") return need(0), as_tuple(sow::lecun_uniform_dist(g, f));
-  if (name == "lecun_normal") return need(0), as_tuple(sow::lecun_normal_dist(g, f));
-  if (name == "sparse") return need(2), as_tuple(sow::sparse_dist(g, num(0), num(1)));
+  if (name == "uniform") return need(2), sow::uniform_dist(num(0), num(1));
+  if (name == "normal") return need(2), sow::normal_dist(num(0), num(1));
+  if (name == "trunc_normal") return need(4), sow::trunc_normal_dist(num(0), num(1), num(2), num(3));
+  if (name == "xavier_uniform") return need(1), sow::xavier_uniform_dist(g, num(0), f);
+  if (name == "xavier_normal") return need(1), sow::xavier_normal_dist(g, num(0), f);
+  if (name == "kaiming_uniform") return need(3), sow::kaiming_uniform_dist(g, num(0), str(1), str(2), f);
+  if (name == "kaiming_normal") return need(3), sow::kaiming_normal_dist(g, num(0), str(1), str(2), f);
+  if (name == "variance_scaling") return need(3), sow::variance_scaling_dist(g, num(0), str(1), str(2), f);
+  if (name == "lecun_uniform") return need(0), sow::lecun_uniform_dist(g, f);
+  if (name == "lecun_normal") return need(0), sow::lecun_normal_dist(g, f);
+  if (name == "sparse") return need(2), sow::sparse_dist(g, num(0), num(1));
   throw std::invalid_argument("init_dist: unknown initializer '" + name + "'");
+}
+
+// The parameter (index in args) each initializer scales its values by, named in range errors;
+// uniform, normal and trunc_normal are named by their own parameters, lecun_* have none.
+struct scaled_by {
+  const char* initializer;
+  const char* param;
+  std::size_t index;
+};
+constexpr scaled_by scaling_params[] = {
+    {"xavier_uniform", "gain", 0}, {"xavier_normal", "gain", 0},        {"kaiming_uniform", "a", 0},
+    {"kaiming_normal", "a", 0},    {"variance_scaling", "scale", 0},    {"lecun_uniform", nullptr, 0},
+    {"lecun_normal", nullptr, 0},  {"sparse", "std", 1},
+};
+
+// init_dist(name, global_shape, args, fan_in, fan_out, layout, dtype) -> (dist, params). With
+// `dtype`, the distribution also passes every check fill makes for that output dtype
+// (sow::check_dist), so a call is refused while it is planned, naming gain, scale, ...
+py::tuple init_dist(const std::string& name, const std::vector<std::int64_t>& global_shape, const py::tuple& args,
+                    std::optional<std::int64_t> fan_in, std::optional<std::int64_t> fan_out, const std::string& layout,
+                    const std::optional<std::string>& dtype) {
+  const sow::dist d = build_dist(name, global_shape, args, fan_in, fan_out, layout);
+  if (dtype) {
+    sow::dist_origin o;
+    for (const scaled_by& s : scaling_params)
+      if (name == s.initializer) {
+        o.initializer = s.initializer;
+        o.param = s.param;
+        if (s.param) o.value = args[s.index].cast<double>();
+      }
+    sow::check_dist(d, sow::parse_dtype(*dtype), 0, o);
+  }
+  return as_tuple(d);
 }
 
 void zero_pattern(std::uintptr_t addr, const std::string& dtype, const std::vector<std::int64_t>& shape,
@@ -70,8 +102,10 @@ void zero_pattern(std::uintptr_t addr, const std::string& dtype, const std::vect
 
 void sow_bind_init(py::module_& m) {
   m.attr("TRUNCATED_NORMAL_STD") = sow::truncated_normal_std;
+  m.attr("TRUNC_NORMAL_MAX_SIGMAS") = sow::trunc_normal_max_sigmas;
   m.def("init_dist", &init_dist, py::arg("name"), py::arg("global_shape"), py::arg("args"),
-        py::arg("fan_in") = py::none(), py::arg("fan_out") = py::none(), py::arg("layout") = "torch");
+        py::arg("fan_in") = py::none(), py::arg("fan_out") = py::none(), py::arg("layout") = "torch",
+        py::arg("dtype") = py::none());
   m.def("calculate_gain", &sow::calculate_gain, py::arg("nonlinearity"), py::arg("param") = py::none());
   m.def(
       "calculate_fan_in_and_fan_out",

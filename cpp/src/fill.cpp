@@ -124,6 +124,8 @@ void stream_words(std::uint64_t seed, std::uint64_t key, std::uint32_t domain, s
   }
 }
 
-void check_dist(const dist& d, dtype type, std::uint32_t domain) { (void)detail::prepare_for(d, type, domain); }
+void check_dist(const dist& d, dtype type, std::uint32_t domain, const dist_origin& origin) {
+  (void)detail::prepare_for(d, type, domain, origin);
+}
 
 }  // namespace sow

@@ -26,41 +26,8 @@ namespace {
 // ---------------------------------------------------------------------------------------------
 // Python-compatible formatting
 
-// repr(float): shortest round-trip digits; fixed notation when -4 < decimal exponent <= 16.
-std::string py_repr(double v) {
-  if (std::isnan(v)) return "nan";
-  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
-  if (v == 0) return std::signbit(v) ? "-0.0" : "0.0";
-  char buf[64];
-  const auto res = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::scientific);
-  std::string s(buf, res.ptr);
-  std::string sign;
-  if (s[0] == '-') {
-    sign = "-";
-    s.erase(0, 1);
-  }
-  const std::size_t e = s.find('e');
-  const int exp10 = std::stoi(s.substr(e + 1));
-  std::string digits;
-  for (std::size_t i = 0; i < e; ++i)
-    if (s[i] != '.') digits += s[i];
-  const int decpt = exp10 + 1;  // value = 0.digits × 10^decpt
-  const int nd = static_cast<int>(digits.size());
-  std::string out;
-  if (-4 < decpt && decpt <= 16) {
-    if (decpt <= 0) out = "0." + std::string(static_cast<std::size_t>(-decpt), '0') + digits;
-    else if (decpt >= nd) out = digits + std::string(static_cast<std::size_t>(decpt - nd), '0') + ".0";
-    else out = digits.substr(0, static_cast<std::size_t>(decpt)) + "." + digits.substr(static_cast<std::size_t>(decpt));
-  } else {
-    out = digits.substr(0, 1);
-    if (nd > 1) out += "." + digits.substr(1);
-    const int x = decpt - 1;
-    out += x < 0 ? "e-" : "e+";
-    const std::string xs = std::to_string(x < 0 ? -x : x);
-    out += (xs.size() < 2 ? "0" : "") + xs;
-  }
-  return sign + out;
-}
+// repr(float), shared with the engine's messages (sow/dist.hpp).
+std::string py_repr(double v) { return detail::repr(v); }
 
 // repr(str) for the printable strings option names are (quotes chosen as Python chooses them).
 std::string py_repr(std::string_view s) {
@@ -159,20 +126,41 @@ void check_shape(std::span<const std::int64_t> dims, const char* name = "shape")
   }
 }
 
-// A derived parameter that overflowed (python/sow/init.py _finite).
-double finite(double v, const char* what) {
-  if (!std::isfinite(v)) fail(std::string(what) + " is too large: the derived parameter " + py_repr(v) + " is not finite");
+// A derived parameter that overflowed float64: parameter `what`, given as `given`, is to blame.
+double finite(double v, const char* what, double given) {
+  if (!std::isfinite(v))
+    fail(std::string(what) + "=" + py_repr(given) + " is too large: the derived parameter " + py_repr(v) +
+         " is not finite");
   return v;
 }
 
-dist symmetric_uniform(double bound, const char* what) {
-  finite(bound, what);
+dist symmetric_uniform(double bound, const char* what, double given) {
+  finite(bound, what, given);
   return bound == 0 ? dist::constant(0.0) : dist::uniform(-bound, bound);
 }
 
-dist normal_of(double mean, double std, const char* what) {
-  finite(std, what);
+dist normal_of(double mean, double std, const char* what, double given) {
+  finite(std, what, given);
   return std == 0 ? dist::constant(mean) : dist::normal(mean, std);
+}
+
+// sqrt(c * (scale / n)) as written, except that where scale / n or its product with c leaves the
+// normal double range (scale = 5e-324 gives scale / n = 0) the same expression is evaluated
+// 2^256 times larger or smaller and the root rescaled exactly. Inside the range both are the
+// same bits (scaling by a power of 2 commutes with rounding there), so no value changes.
+double root_of_variance(double c, double scale, double n) {
+  const double v = c * (scale / n);
+  if (v >= std::numeric_limits<double>::min() && v <= std::numeric_limits<double>::max()) return std::sqrt(v);
+  if (v < std::numeric_limits<double>::min())  // scale < 2^-1020 n: scale 2^256 is exact and < 2^-700
+    return std::sqrt(c * ((scale * 0x1p256) / n)) * 0x1p-128;
+  return std::sqrt(c * ((scale * 0x1p-256) / n)) * 0x1p128;  // scale > 2^1022: scale 2^-256 is exact
+}
+
+// The initializer's distribution, checked as fill will check it for an output of `type`, with the
+// initializer's own parameter named in range errors (the rule itself: src/value_range.hpp).
+dist for_type(const dist& d, dtype type, const char* initializer, const char* param, double value) {
+  check_dist(d, type, 0, dist_origin{initializer, param, value});
+  return d;
 }
 
 std::int64_t to_i64(unsigned __int128 v, std::span<const std::int64_t> shape, const char* what) {
@@ -380,7 +368,7 @@ dist uniform_dist(double a, double b) {
 
 dist normal_dist(double mean, double std) {
   real(mean, "mean");
-  return normal_of(mean, real_min(std, "std", 0.0, true), "std");
+  return normal_of(mean, real_min(std, "std", 0.0, true), "std", std);
 }
 
 dist trunc_normal_dist(double mean, double std, double a, double b) {
@@ -393,21 +381,21 @@ dist trunc_normal_dist(double mean, double std, double a, double b) {
 }
 
 dist xavier_uniform_dist(std::span<const std::int64_t> g, double gain, const fan_options& f) {
-  return symmetric_uniform(std::sqrt(3.0) * xavier_std(g, gain, f), "gain");
+  return symmetric_uniform(std::sqrt(3.0) * xavier_std(g, gain, f), "gain", gain);
 }
 
 dist xavier_normal_dist(std::span<const std::int64_t> g, double gain, const fan_options& f) {
-  return normal_of(0.0, xavier_std(g, gain, f), "gain");
+  return normal_of(0.0, xavier_std(g, gain, f), "gain", gain);
 }
 
 dist kaiming_uniform_dist(std::span<const std::int64_t> g, double a, std::string_view mode,
                           std::string_view nonlinearity, const fan_options& f) {
-  return symmetric_uniform(std::sqrt(3.0) * kaiming_std(g, a, mode, nonlinearity, f), "gain");
+  return symmetric_uniform(std::sqrt(3.0) * kaiming_std(g, a, mode, nonlinearity, f), "a", a);
 }
 
 dist kaiming_normal_dist(std::span<const std::int64_t> g, double a, std::string_view mode,
                          std::string_view nonlinearity, const fan_options& f) {
-  return normal_of(0.0, kaiming_std(g, a, mode, nonlinearity, f), "gain");
+  return normal_of(0.0, kaiming_std(g, a, mode, nonlinearity, f), "a", a);
 }
 
 dist variance_scaling_dist(std::span<const std::int64_t> g, double scale, std::string_view mode,
@@ -423,11 +411,11 @@ dist variance_scaling_dist(std::span<const std::int64_t> g, double scale, std::s
     const fans_t fs = fans_for(g, in, !in, f);
     n = static_cast<double>(in ? fs.fan_in : fs.fan_out);
   }
-  const double variance = scale / n;
-  if (distribution == "uniform") return symmetric_uniform(std::sqrt(3.0 * variance), "scale");
+  // variance = scale / n; scale > 0, so every root below is positive (never a zero std)
+  if (distribution == "uniform") return symmetric_uniform(root_of_variance(3.0, scale, n), "scale", scale);
   if (distribution == "normal" || distribution == "untruncated_normal")
-    return normal_of(0.0, std::sqrt(variance), "scale");
-  const double std = finite(std::sqrt(variance) / truncated_normal_std, "scale");
+    return normal_of(0.0, root_of_variance(1.0, scale, n), "scale", scale);
+  const double std = finite(root_of_variance(1.0, scale, n) / truncated_normal_std, "scale", scale);
   return dist::trunc_normal(0.0, std, -2.0 * std, 2.0 * std);
 }
 
@@ -445,7 +433,7 @@ dist sparse_dist(std::span<const std::int64_t> g, double sparsity, double std) {
   if (!(sparsity < 1.0)) fail("sparsity must be in [0, 1), got " + py_repr(sparsity));
   if (static_cast<std::uint64_t>(g[0]) > (std::uint64_t{1} << 32))
     fail("sparse supports at most 2**32 rows, got shape " + py_tuple(g));
-  return normal_of(0.0, real_min(std, "std", 0.0, true), "std");
+  return normal_of(0.0, real_min(std, "std", 0.0, true), "std", std);
 }
 
 // --- initializers ------------------------------------------------------------------------------
@@ -467,67 +455,60 @@ void trunc_normal_(const tensor_ref& out, const rng& r, double mean, double std,
 
 void xavier_uniform_(const tensor_ref& out, const rng& r, double gain, const fan_options& f) {
   check_global(out);
-  run(out, xavier_uniform_dist(out.global(), gain, f), r.seed.value, r.key.value, r.threads);
+  const dist d = for_type(xavier_uniform_dist(out.global(), gain, f), out.type, "xavier_uniform", "gain", gain);
+  run(out, d, r.seed.value, r.key.value, r.threads);
 }
 
 void xavier_normal_(const tensor_ref& out, const rng& r, double gain, const fan_options& f) {
   check_global(out);
-  run(out, xavier_normal_dist(out.global(), gain, f), r.seed.value, r.key.value, r.threads);
+  const dist d = for_type(xavier_normal_dist(out.global(), gain, f), out.type, "xavier_normal", "gain", gain);
+  run(out, d, r.seed.value, r.key.value, r.threads);
 }
 
 void kaiming_uniform_(const tensor_ref& out, const rng& r, double a, std::string_view mode,
                       std::string_view nonlinearity, const fan_options& f) {
   check_global(out);
-  run(out, kaiming_uniform_dist(out.global(), a, mode, nonlinearity, f), r.seed.value, r.key.value, r.threads);
+  const dist d = for_type(kaiming_uniform_dist(out.global(), a, mode, nonlinearity, f), out.type, "kaiming_uniform", "a", a);
+  run(out, d, r.seed.value, r.key.value, r.threads);
 }
 
 void kaiming_normal_(const tensor_ref& out, const rng& r, double a, std::string_view mode,
                      std::string_view nonlinearity, const fan_options& f) {
   check_global(out);
-  run(out, kaiming_normal_dist(out.global(), a, mode, nonlinearity, f), r.seed.value, r.key.value, r.threads);
+  const dist d = for_type(kaiming_normal_dist(out.global(), a, mode, nonlinearity, f), out.type, "kaiming_normal", "a", a);
+  run(out, d, r.seed.value, r.key.value, r.threads);
 }
 
 void lecun_uniform_(const tensor_ref& out, const rng& r, const fan_options& f) {
   check_global(out);
-  run(out, lecun_uniform_dist(out.global(), f), r.seed.value, r.key.value, r.threads);
+  const dist d = for_type(lecun_uniform_dist(out.global(), f), out.type, "lecun_uniform", nullptr, 0.0);
+  run(out, d, r.seed.value, r.key.value, r.threads);
 }
 
 void lecun_normal_(const tensor_ref& out, const rng& r, const fan_options& f) {
   check_global(out);
-  run(out, lecun_normal_dist(out.global(), f), r.seed.value, r.key.value, r.threads);
+  const dist d = for_type(lecun_normal_dist(out.global(), f), out.type, "lecun_normal", nullptr, 0.0);
+  run(out, d, r.seed.value, r.key.value, r.threads);
 }
 
 void variance_scaling_(const tensor_ref& out, const rng& r, double scale, std::string_view mode,
                        std::string_view distribution, const fan_options& f) {
   check_global(out);
-  run(out, variance_scaling_dist(out.global(), scale, mode, distribution, f), r.seed.value, r.key.value, r.threads);
+  const dist d = for_type(variance_scaling_dist(out.global(), scale, mode, distribution, f), out.type, "variance_scaling",
+                          "scale", scale);
+  run(out, d, r.seed.value, r.key.value, r.threads);
 }
 
 void sparse_(const tensor_ref& out, const rng& r, double sparsity, double std) {
   check_global(out);
-  const dist d = sparse_dist(out.global(), sparsity, std);
+  const dist d = for_type(sparse_dist(out.global(), sparsity, std), out.type, "sparse", "std", std);
   run(out, d, r.seed.value, r.key.value, r.threads);
   apply_sparse_zero_pattern(out, sparsity, r.seed.value, r.key.value);
 }
 
 void constant_(const tensor_ref& out, double val) {
   real(val, "val");
-  if (out.type != dtype::float64) {
-    const float v32 = static_cast<float>(val);  // may overflow to inf, as np.float32(v)
-    float rounded = v32;
-    if (out.type == dtype::float16) {
-      const std::uint16_t h = to_float16_bits(v32);
-      rounded = (h & 0x7c00) == 0x7c00 ? std::numeric_limits<float>::infinity() : 0.0f;
-    } else if (out.type == dtype::bfloat16 && std::isfinite(v32)) {
-      const std::uint16_t h = to_bfloat16_bits(v32);
-      rounded = (h & 0x7f80) == 0x7f80 ? std::numeric_limits<float>::infinity() : 0.0f;
-    }
-    if (!std::isfinite(rounded)) {
-      static constexpr const char* names[] = {"float32", "float64", "float16", "bfloat16"};
-      fail("val " + py_repr(val) + " overflows " + names[static_cast<int>(out.type)]);
-    }
-  }
-  run(out, dist::constant(val), 0, 0, 1);
+  run(out, dist::constant(val), 0, 0, 1);  // the engine refuses a val that overflows out's dtype
 }
 
 void ones_(const tensor_ref& out) { run(out, dist::constant(1.0), 0, 0, 1); }

@@ -16,6 +16,7 @@
 #include "sow/dist.hpp"
 #include "sow/fill.hpp"
 #include "sow/stream.hpp"
+#include "value_range.hpp"
 
 namespace sow::detail {
 
@@ -199,16 +200,11 @@ inline layout make_layout(const fill_target& t) {
 }
 
 /// Validates the distribution for `type` and the domain, and computes the per-call constants.
-inline prepared_dist prepare_for(const dist& d, dtype type, std::uint32_t domain) {
+/// `origin` names the initializer's parameter in the range errors (value_range.hpp).
+inline prepared_dist prepare_for(const dist& d, dtype type, std::uint32_t domain, const dist_origin& origin = {}) {
   if (domain > 255) invalid("domain must be in [0, 255]");
   const prepared_dist p = prepare(d);
-  if (type != dtype::float64 && p.kind != dist_kind::constant) {
-    // Parameters that do not fit float32 would silently become inf in the float32 arithmetic.
-    const double big = std::numeric_limits<float>::max();
-    const auto& c = p.d;
-    for (double v : {c.mid, c.half, c.mean, c.std})
-      if (std::abs(v) > big) invalid("parameters exceed the float32 range; use dtype float64");
-  }
+  check_value_range(d, p, type, origin);
   return p;
 }
 

@@ -19,6 +19,17 @@ def fill(
     threads: int,
     domain: int = 0,
 ) -> None: ...
+def check_dist(dtype: str, dist: str, params: tuple[float, ...], domain: int = 0) -> None:
+    """The engine's checks of ``fill`` for ``dist(params)`` into ``dtype`` (parameters, their
+    range for the dtype, the domain), touching no memory: ValueError as ``fill`` would raise."""
+def check_orthogonal_gain(gain: float, dtype: str, name: str = "gain") -> None:
+    """orthogonal's gain rule (sow::check_orthogonal_gain): ValueError naming ``name`` when
+    ``gain`` is not finite or its values would overflow ``dtype``."""
+def values_of_words(
+    dtype: str, dist: str, params: tuple[float, ...], words: npt.ArrayLike
+) -> npt.NDArray[np.float64]:
+    """Test hook: the working-precision value of ``dist(params)`` for a ``dtype`` output at each
+    stream word (uint32; float64: the 64-bit pair word(2g) + 2**32 word(2g+1))."""
 def bits(seed: int, key: int, domain: int, start: int, count: int) -> npt.NDArray[np.uint32]: ...
 def philox4x32(
     ctr: tuple[int, int, int, int], key: tuple[int, int], rounds: int = 10
@@ -34,6 +45,9 @@ def pool_workers() -> int: ...
 # Initializer formulas (cpp/src/bindings_init.cpp over sow/init.hpp); ValueError with Python's
 # messages for bad values.
 TRUNCATED_NORMAL_STD: float
+#: Intervals lying on one side of the mean with the nearer bound further than this many stds
+#: away are refused (Phi of that bound underflows float64).
+TRUNC_NORMAL_MAX_SIGMAS: float
 def init_dist(
     name: str,
     global_shape: tuple[int, ...],
@@ -41,6 +55,7 @@ def init_dist(
     fan_in: int | None = None,
     fan_out: int | None = None,
     layout: str = "torch",
+    dtype: str | None = None,
 ) -> tuple[str, tuple[float, ...]]: ...
 def calculate_gain(nonlinearity: str, param: float | None = None) -> float: ...
 def calculate_fan_in_and_fan_out(shape: tuple[int, ...], layout: str = "torch") -> tuple[int, int]: ...

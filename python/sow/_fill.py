@@ -37,10 +37,13 @@ def fill(
 ) -> None:
     """Fill ``out`` (the block at ``offsets`` of ``global_shape``) with ``dist(params)``.
 
-    All arguments are already validated; a zero-size output is a no-op.
+    All arguments are already validated. A zero-size output writes nothing, but its distribution
+    is still checked as for any other (the engine's checks, ``_core.check_dist``), so whether a
+    call is refused never depends on the shard's size.
     """
     assert len(params) == DISTS[dist] and len(out.shape) == len(global_shape) == len(offsets)
     if out.size == 0:
+        _core.check_dist(out.dtype, dist, tuple(float(p) for p in params), domain)
         return
     if out.device is not None:  # CUDA memory: same semantics, on out's device and stream
         _core.fill_cuda(

@@ -163,10 +163,13 @@ def _random(t: _Target, dist: _Dist, seed: Any, key: Any, threads: Any) -> np.nd
 _I64_MAX: Final = (1 << 63) - 1
 
 
-def _core_dist(name: str, t: _Target | None, args: tuple[Any, ...], fan_in: int | None = None,
+def _core_dist(name: str, t: _Target, args: tuple[Any, ...], fan_in: int | None = None,
                fan_out: int | None = None, layout: str = "torch") -> _Dist:
-    gshape = () if t is None else t.global_shape
-    dist, params = _core.init_dist(name, gshape, args, fan_in, fan_out, layout)
+    """The distribution of initializer ``name`` for ``t``, checked as the engine will check it
+    for ``t.dtype`` (parameters, the 38-sigma rule, no value overflowing the dtype), so a call
+    is refused while it is planned, before anything is allocated or written, with the
+    initializer's own parameter (``gain``, ``scale``, ...) named."""
+    dist, params = _core.init_dist(name, t.global_shape, args, fan_in, fan_out, layout, t.dtype)
     return dist, tuple(params)
 
 
@@ -206,17 +209,17 @@ def _zero_element(name: str, t: _Target, args: tuple[Any, ...], fi: int | None, 
     return "constant", (0.0,)
 
 
-def _uniform_dist(a: Any, b: Any) -> _Dist:
-    return _core_dist("uniform", None, (check_real(a, "a"), check_real(b, "b")))
+def _uniform_dist(t: _Target, a: Any, b: Any) -> _Dist:
+    return _core_dist("uniform", t, (check_real(a, "a"), check_real(b, "b")))
 
 
-def _normal_dist(mean: Any, std: Any) -> _Dist:
-    return _core_dist("normal", None, (check_real(mean, "mean"), check_real(std, "std")))
+def _normal_dist(t: _Target, mean: Any, std: Any) -> _Dist:
+    return _core_dist("normal", t, (check_real(mean, "mean"), check_real(std, "std")))
 
 
-def _trunc_dist(mean: Any, std: Any, a: Any, b: Any) -> _Dist:
+def _trunc_dist(t: _Target, mean: Any, std: Any, a: Any, b: Any) -> _Dist:
     m, s = check_real(mean, "mean"), check_real(std, "std")
-    return _core_dist("trunc_normal", None, (m, s, check_real(a, "a"), check_real(b, "b")))
+    return _core_dist("trunc_normal", t, (m, s, check_real(a, "a"), check_real(b, "b")))
 
 
 def _xavier_uniform_dist(t: _Target, gain: Any, fan_in: Any, fan_out: Any, layout: Any) -> _Dist:
@@ -268,7 +271,7 @@ def uniform(
     ``v = (a+b)/2 + (b-a)/2 · s`` with ``s`` uniform in (-1, 1) (stream-format.md §5).
     """
     t = _new(shape, dtype, shard, device)
-    return _random(t, _uniform_dist(a, b), seed, key, threads)
+    return _random(t, _uniform_dist(t, a, b), seed, key, threads)
 
 
 def uniform_(
@@ -278,7 +281,7 @@ def uniform_(
 ) -> np.ndarray:
     """In-place :func:`uniform`: fill ``out`` with U(a, b) and return it."""
     t = _into(out, global_shape, shard, stream)
-    return _random(t, _uniform_dist(a, b), seed, key, threads)
+    return _random(t, _uniform_dist(t, a, b), seed, key, threads)
 
 
 def normal(
@@ -290,7 +293,7 @@ def normal(
     ``v = mean + std · Φ⁻¹(p)`` by inverse CDF, one stream word per float32 element.
     """
     t = _new(shape, dtype, shard, device)
-    return _random(t, _normal_dist(mean, std), seed, key, threads)
+    return _random(t, _normal_dist(t, mean, std), seed, key, threads)
 
 
 def normal_(
@@ -300,7 +303,7 @@ def normal_(
 ) -> np.ndarray:
     """In-place :func:`normal`: fill ``out`` with N(mean, std²) and return it."""
     t = _into(out, global_shape, shard, stream)
-    return _random(t, _normal_dist(mean, std), seed, key, threads)
+    return _random(t, _normal_dist(t, mean, std), seed, key, threads)
 
 
 def trunc_normal(
@@ -316,7 +319,7 @@ def trunc_normal(
     narrow intervals keep full precision.
     """
     t = _new(shape, dtype, shard, device)
-    return _random(t, _trunc_dist(mean, std, a, b), seed, key, threads)
+    return _random(t, _trunc_dist(t, mean, std, a, b), seed, key, threads)
 
 
 def trunc_normal_(
@@ -326,7 +329,7 @@ def trunc_normal_(
 ) -> np.ndarray:
     """In-place :func:`trunc_normal`: fill ``out`` and return it."""
     t = _into(out, global_shape, shard, stream)
-    return _random(t, _trunc_dist(mean, std, a, b), seed, key, threads)
+    return _random(t, _trunc_dist(t, mean, std, a, b), seed, key, threads)
 
 
 # --------------------------------------------------------------------------------------------
@@ -580,16 +583,13 @@ def sparse_(
 
 
 def _constant_value(val: Any, dtype: str) -> Any:
-    """``val`` rounded to the dtype as _core would: via float32 for the 16-bit formats."""
+    """``val`` rounded to the dtype as _core would: via float32 for the 16-bit formats.
+
+    ValueError ``"val V overflows DTYPE"`` when that rounding gives inf: the engine's own rule
+    (``_core.check_dist``), so host writes, device fills and the C ABI refuse the same values."""
     v = check_real(val, "val")
-    if dtype == "float64":
-        return np.float64(v)
-    with np.errstate(over="ignore"):
-        v32 = np.float32(v)
-        rounded = np.asarray(v32).astype(numpy_dtype(dtype))
-    if not np.isfinite(rounded.astype(np.float32)):
-        raise ValueError(f"val {v!r} overflows {dtype}")
-    return v32
+    _core.check_dist(dtype, "constant", (v,))
+    return np.float64(v) if dtype == "float64" else np.float32(v)
 
 
 def _write_constant(t: _Target, value: Any) -> np.ndarray:

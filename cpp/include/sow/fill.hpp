@@ -42,9 +42,11 @@ struct fill_target {
 void fill(const fill_target& target, const dist& d, std::uint64_t seed, std::uint64_t key,
           int threads = 0, std::uint32_t domain = 0);
 
-/// Every check fill() makes of `d` for an output of `type` (the distribution's parameters, the
-/// dtype's range, the domain), without a target: std::invalid_argument as fill() throws it.
-void check_dist(const dist& d, dtype type, std::uint32_t domain = 0);
+/// Runs exactly the checks `fill` makes of `d` for an output of dtype `type` (the distribution's
+/// parameters, their range for `type`, the domain) without touching memory; std::invalid_argument
+/// with fill's message otherwise. Lets a caller validate many fills before the first write.
+/// `origin` makes the range errors name the initializer's own parameter (e.g. xavier's gain).
+void check_dist(const dist& d, dtype type, std::uint32_t domain = 0, const dist_origin& origin = {});
 
 /// Raw stream words start .. start+count-1 of stream (seed, key, domain).
 void stream_words(std::uint64_t seed, std::uint64_t key, std::uint32_t domain, std::uint64_t start,

@@ -40,10 +40,17 @@ struct orthogonal_plan {
 
 /// Validates an orthogonal call (std::invalid_argument naming the problem): target with >= 2
 /// dimensions, no zero sizes, no shard (global_shape/offsets empty or the whole tensor), strides that
-/// are multiples of the item size, no overlapping elements; `blocks` >= 1 dividing rows; gain finite
-/// (and within float32's range for a float32/float16/bfloat16 output); m and n within LAPACK's
-/// 32-bit integers.
-orthogonal_plan plan_orthogonal(const fill_target& target, double gain, std::int64_t blocks);
+/// are multiples of the item size, no overlapping elements; `blocks` >= 1 dividing rows; gain as
+/// check_orthogonal_gain; m and n within LAPACK's 32-bit integers. `gain_name` names the gain in
+/// errors (delta_orthogonal calls it "scale").
+orthogonal_plan plan_orthogonal(const fill_target& target, double gain, std::int64_t blocks,
+                                const char* gain_name = "gain");
+
+/// Refuses (std::invalid_argument naming `name`) a gain that is not finite or whose values would
+/// overflow `type`: values are gain * q with |q| <= 1, so |gain| in the working precision
+/// (float32 for float32/float16/bfloat16, float64 for float64), enlarged by 2^-16 for q's
+/// rounding, must round to a finite `type` value (float16: |gain| < ~65519).
+void check_orthogonal_gain(double gain, dtype type, const char* name = "gain");
 
 /// Where block `b`'s Gaussian matrix goes when written by sow::fill into a column-major m x n
 /// scratch matrix at `scratch` (lda = m) in the working precision: a 2-D view of the global
