@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "dispatch.hpp"
 #include "layout.hpp"
 #include "sow/round.hpp"
 #include "sow/stream.hpp"
@@ -615,10 +616,13 @@ constexpr std::uint64_t max_block = 256;                       // columns per wi
 
 // Words of domain 1 for rows [ra, ra + n) x columns [cb, cb + w) of a (rows, cols) matrix, into a
 // staging buffer allocated by the constructor: word (ra + i, cb + j) is at read(...)[i * stride(w) + j].
+// The ranges are inside the (rows, cols) matrix, so the words kernel is called directly (once
+// per row for narrow blocks: stream_words' checks and dispatch cost ~10% there).
 class word_reader {
  public:
   word_reader(std::uint64_t seed, std::uint64_t key, std::uint64_t cols, std::uint64_t max_w)
-      : seed_(seed), key_(key), cols_(cols), buf_(static_cast<std::size_t>(std::max(word_stage, max_w))) {}
+      : s_{seed, key, mask_domain}, cols_(cols), words_(cpu::active_words()),
+        buf_(static_cast<std::size_t>(std::max(word_stage, max_w))) {}
   // Whole rows in one stream_words run when the words between two blocks are few: a call costs
   // about as much as generating 32 words.
   bool flat(std::uint64_t w) const { return cols_ - w <= 32; }
@@ -627,16 +631,17 @@ class word_reader {
   // n <= rows_per_read(w), w <= max_w: at most max(word_stage, max_w) words.
   const std::uint32_t* read(std::uint64_t ra, std::uint64_t n, std::uint64_t cb, std::uint64_t w) {
     if (flat(w)) {
-      stream_words(seed_, key_, mask_domain, ra * cols_ + cb, static_cast<std::size_t>((n - 1) * cols_ + w), buf_.data());
+      words_(s_, ra * cols_ + cb, static_cast<std::size_t>((n - 1) * cols_ + w), buf_.data());
     } else {
-      for (std::uint64_t i = 0; i < n; ++i)
-        stream_words(seed_, key_, mask_domain, (ra + i) * cols_ + cb, static_cast<std::size_t>(w), &buf_[i * w]);
+      for (std::uint64_t i = 0; i < n; ++i) words_(s_, (ra + i) * cols_ + cb, static_cast<std::size_t>(w), &buf_[i * w]);
     }
     return buf_.data();
   }
 
  private:
-  std::uint64_t seed_, key_, cols_;
+  stream_id s_;
+  std::uint64_t cols_;
+  cpu::words_fn words_;
   std::vector<std::uint32_t> buf_;
 };
 
@@ -750,17 +755,36 @@ std::vector<std::uint64_t> thresholds_of(const sparse_matrix& m, std::uint64_t c
     for (std::uint64_t ra = 0; ra < m.rows; ra += per) {
       const std::uint64_t n = std::min(per, m.rows - ra);
       const std::uint32_t* p = rd.read(ra, n, cb, w);
+      if (w == 1) {
+        // One column: its counters stay in registers (1.2x faster than the loop below).
+        std::uint64_t lt = 0, in = inside[0];
+        for (std::uint64_t i = 0; i < n; ++i) {
+          const std::uint32_t x = p[i * st];
+          lt += x < win.lo;
+          if (static_cast<std::uint32_t>(x - win.lo) <= span) {
+            if (in < win.cap) pool[in] = std::uint64_t{x} << 32 | (ra + i);
+            ++in;
+          }
+        }
+        below[0] += lt;
+        inside[0] = in;
+        continue;
+      }
+      // Row by row: the staged words are read in order (column by column measured 1.7x slower
+      // for 256-column blocks). Chunk counts in uint32 cannot alias the uint64 pairs.
+      std::array<std::uint32_t, max_block> lt{};
       for (std::uint64_t i = 0; i < n; ++i) {
         const std::uint32_t* row = p + i * st;
         for (std::uint64_t j = 0; j < w; ++j) {
           const std::uint32_t x = row[j];
-          below[j] += x < win.lo;
+          lt[j] += x < win.lo;
           if (static_cast<std::uint32_t>(x - win.lo) <= span) {
             const std::uint64_t q = inside[j]++;
             if (q < win.cap) pool[j * win.cap + q] = std::uint64_t{x} << 32 | (ra + i);
           }
         }
       }
+      for (std::uint64_t j = 0; j < w; ++j) below[j] += lt[j];
     }
     for (std::uint64_t j = 0; j < w; ++j) {
       std::uint64_t* mine = pool.data() + j * win.cap;
