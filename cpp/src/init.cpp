@@ -906,8 +906,8 @@ std::vector<std::uint64_t> sparse_thresholds(std::span<const std::int64_t> g, st
   if (static_cast<std::uint64_t>(g[0]) > (std::uint64_t{1} << 32))
     fail("sparse supports at most 2**32 rows, got shape " + py_tuple(g));
   if (c0 < 0 || nc < 0 || c0 > g[1] || nc > g[1] - c0)
-    fail("columns [" + std::to_string(c0) + ", " + std::to_string(c0) + " + " + std::to_string(nc) +
-         ") lie outside the global shape " + py_tuple(g));
+    fail("columns c0=" + std::to_string(c0) + ", nc=" + std::to_string(nc) + " lie outside the global shape " +
+         py_tuple(g));
   if (!(sel.sigmas >= 0 && sel.sigmas <= 64)) fail("sigmas must be in [0, 64]");
   const sparse_matrix m{static_cast<std::uint64_t>(g[0]), static_cast<std::uint64_t>(g[1]),
                         static_cast<std::uint64_t>(std::ceil(sparsity * static_cast<double>(g[0]))), seed, key};

@@ -272,7 +272,9 @@ void variance_scaling_(const tensor_ref& out, const rng& r, double scale = 1.0, 
 
 /// Sparse 2-D matrix (torch sparse_): N(0, std²) values with exactly ceil(sparsity·rows) zeros in
 /// every column, sparsity in [0, 1). The zero pattern comes from domain 1 of the same (seed, key)
-/// (stream-format.md §7), so it is reproducible and shard-independent.
+/// (stream-format.md §7), so it is reproducible and shard-independent. A shard of nr x nc elements
+/// costs rows·nc words for its columns' thresholds (see sparse_thresholds) plus nr·nc for the
+/// pattern; the thresholds and every buffer are allocated before the first value is written.
 /// Example: `sow::sparse_({w, {128, 64}}, {.seed = 0, .key = "sp"}, 0.9);`
 void sparse_(const tensor_ref& out, const rng& r, double sparsity, double std = 0.01);
 
