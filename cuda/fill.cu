@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -19,6 +20,7 @@
 #include "layout.hpp"
 #include "runtime.cuh"
 #include "sow/cuda.hpp"
+#include "sow/init.hpp"
 #include "sow/stream.hpp"
 #include "values.cuh"
 
@@ -186,6 +188,29 @@ __global__ void sparse_keys_kernel(std::uint64_t* out, std::uint64_t rows, std::
     const std::uint64_t c = i / rows, r = i - c * rows;
     const std::uint32_t word = stream_word(s, r * cols + c0 + c);
     out[i] = (std::uint64_t{word} << 32) | r;
+  }
+}
+
+// Sparse's zeros (stream-format.md §7) after its values: element (r, c) of the shard becomes +0.0
+// (zero bits in every format) iff word(r * cols + c) << 32 | r <= thr[c - c0], the thresholds
+// having been computed on the host (sow::sparse_thresholds). One thread per element; T is the
+// unsigned integer of the element's size.
+struct sparse_zero_args {
+  char* data;  // element (0, 0) of the shard
+  std::int64_t s0, s1;
+  std::uint64_t r0, nr, c0, nc, cols;
+  const std::uint64_t* thr;
+  stream_id s;
+};
+
+template <class T>
+__global__ void __launch_bounds__(kThreads) sparse_zero_kernel(const sparse_zero_args a) {
+  const std::uint64_t n = a.nr * a.nc, step = std::uint64_t(gridDim.x) * blockDim.x;
+  for (std::uint64_t i = std::uint64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += step) {
+    const std::uint64_t i_r = i / a.nc, i_c = i - i_r * a.nc, r = a.r0 + i_r;
+    const std::uint32_t word = stream_word(a.s, r * a.cols + a.c0 + i_c);
+    if (((std::uint64_t{word} << 32) | r) <= a.thr[i_c])
+      *reinterpret_cast<T*>(a.data + std::int64_t(i_r) * a.s0 + std::int64_t(i_c) * a.s1) = T(0);
   }
 }
 
@@ -366,6 +391,42 @@ void scatter_cuda(void* data, dtype type, std::span<const std::int64_t> byte_off
     case dtype::bfloat16:
       scatter_kernel<std::uint16_t><<<grid, kThreads, 0, st>>>(p, offs, n, to_bfloat16_bits(f));
       break;
+  }
+  SOW_CUDA_CHECK(cudaGetLastError());
+}
+
+void sparse_cuda(const fill_target& target, double sparsity, double std, std::uint64_t seed, std::uint64_t key,
+                 void* stream) {
+  const std::span<const std::int64_t> g = target.global_shape.empty() ? target.shape : target.global_shape;
+  const dist d = sparse_dist(g, sparsity, std);            // rank 2, sparsity, rows <= 2^32, std
+  const planned r = plan(target, d, seed, key, 0);         // shard, strides, dtype: as fill_cuda
+  if (r.empty) return;
+  require_device();
+  check_pointer(target.data, "out");
+  // all checks passed
+  const std::int64_t c0 = target.offsets.empty() ? 0 : target.offsets[1];
+  const std::vector<std::uint64_t> thr = sparse_thresholds(g, c0, target.shape[1], sparsity, seed, key);
+  const cudaStream_t st = as_stream(stream);
+  std::optional<upload> dev_thr;  // allocated before the first launch: a failure writes nothing
+  if (!thr.empty()) dev_thr.emplace(thr.data(), thr.size() * sizeof(std::uint64_t), st);
+  launch(r, st);
+  if (thr.empty()) return;
+  sparse_zero_args a{};
+  a.data = static_cast<char*>(target.data);
+  a.s0 = target.strides[0];
+  a.s1 = target.strides[1];
+  a.r0 = target.offsets.empty() ? 0 : std::uint64_t(target.offsets[0]);
+  a.nr = std::uint64_t(target.shape[0]);
+  a.c0 = std::uint64_t(c0);
+  a.nc = std::uint64_t(target.shape[1]);
+  a.cols = std::uint64_t(g[1]);
+  a.thr = dev_thr->as<const std::uint64_t>();
+  a.s = stream_id{seed, key, static_cast<std::uint32_t>(domain::sparse_mask)};
+  const unsigned grid = grid_for(a.nr * a.nc);
+  switch (itemsize(target.type)) {
+    case 2: sparse_zero_kernel<std::uint16_t><<<grid, kThreads, 0, st>>>(a); break;
+    case 4: sparse_zero_kernel<std::uint32_t><<<grid, kThreads, 0, st>>>(a); break;
+    default: sparse_zero_kernel<std::uint64_t><<<grid, kThreads, 0, st>>>(a); break;
   }
   SOW_CUDA_CHECK(cudaGetLastError());
 }

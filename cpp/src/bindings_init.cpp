@@ -1,15 +1,23 @@
 // sow._core's part for the initializer formulas (sow/init.hpp): the Python layer keeps its type
 // checks and argument names and asks these for fans, gains and distribution parameters, so the
 // formulas and their value checks exist only in C++ (cpp/src/init.cpp).
+#include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "sow/init.hpp"
+#if defined(SOW_HAVE_CUDA)
+#include "sow/cuda.hpp"
+#endif
+#if defined(SOW_HAVE_LAPACK)
+#include "sow/orthogonal.hpp"
+#endif
 
 namespace py = pybind11;
 
@@ -98,6 +106,101 @@ void zero_pattern(std::uintptr_t addr, const std::string& dtype, const std::vect
   sow::apply_sparse_zero_pattern(t, sparsity, seed, key);
 }
 
+sow::tensor_ref shard_ref(std::uintptr_t addr, const std::string& dtype, const std::vector<std::int64_t>& shape,
+                          const std::vector<std::int64_t>& strides, const std::vector<std::int64_t>& global_shape,
+                          const std::vector<std::int64_t>& offsets) {
+  sow::tensor_ref t(reinterpret_cast<void*>(addr), sow::parse_dtype(dtype), shape, strides);
+  t.shard(global_shape, offsets);
+  return t;
+}
+
+// eye / dirac of a host shard (zeros, then the ones inside the shard: O(shard) work).
+void eye(std::uintptr_t addr, const std::string& dtype, const std::vector<std::int64_t>& shape,
+         const std::vector<std::int64_t>& strides, const std::vector<std::int64_t>& global_shape,
+         const std::vector<std::int64_t>& offsets) {
+  const sow::tensor_ref t = shard_ref(addr, dtype, shape, strides, global_shape, offsets);
+  py::gil_scoped_release release;
+  sow::eye_(t);
+}
+
+void dirac(std::uintptr_t addr, const std::string& dtype, const std::vector<std::int64_t>& shape,
+           const std::vector<std::int64_t>& strides, const std::vector<std::int64_t>& global_shape,
+           const std::vector<std::int64_t>& offsets, std::int64_t groups) {
+  const sow::tensor_ref t = shard_ref(addr, dtype, shape, strides, global_shape, offsets);
+  py::gil_scoped_release release;
+  sow::dirac_(t, groups);
+}
+
+// sparse: values and zero pattern of a host shard in one call (thresholds, then values, then
+// zeros: nothing is written unless every allocation has succeeded).
+void sparse_fill(std::uintptr_t addr, const std::string& dtype, const std::vector<std::int64_t>& shape,
+                 const std::vector<std::int64_t>& strides, const std::vector<std::int64_t>& global_shape,
+                 const std::vector<std::int64_t>& offsets, double sparsity, double std, std::uint64_t seed,
+                 std::uint64_t key, int threads) {
+  const sow::tensor_ref t = shard_ref(addr, dtype, shape, strides, global_shape, offsets);
+  py::gil_scoped_release release;
+  sow::sparse_(t, sow::rng{seed, key, threads}, sparsity, std);
+}
+
+py::array_t<std::uint64_t> sparse_thresholds(const std::vector<std::int64_t>& global_shape, std::int64_t c0,
+                                             std::int64_t nc, double sparsity, std::uint64_t seed, std::uint64_t key,
+                                             double sigmas, std::int64_t cap) {
+  std::vector<std::uint64_t> t;
+  {
+    py::gil_scoped_release release;
+    t = sow::detail::sparse_thresholds(global_shape, c0, nc, sparsity, seed, key, {sigmas, cap});
+  }
+  py::array_t<std::uint64_t> out(static_cast<py::ssize_t>(t.size()));
+  std::copy(t.begin(), t.end(), out.mutable_data());
+  return out;
+}
+
+#if defined(SOW_HAVE_CUDA)
+// sparse into CUDA memory of `device` (thresholds on the host, values and zeros on `stream`).
+void sparse_cuda(std::uintptr_t addr, const std::string& dtype, const std::vector<std::int64_t>& shape,
+                 const std::vector<std::int64_t>& strides, const std::vector<std::int64_t>& global_shape,
+                 const std::vector<std::int64_t>& offsets, double sparsity, double std, std::uint64_t seed,
+                 std::uint64_t key, std::uintptr_t stream, int device) {
+  sow::fill_target t;
+  t.data = reinterpret_cast<void*>(addr);
+  t.type = sow::parse_dtype(dtype);
+  t.shape = shape;
+  t.strides = strides;
+  t.global_shape = global_shape;
+  t.offsets = offsets;
+  py::gil_scoped_release release;
+  // The device switch of bindings.cpp's cuda_device_scope, for this one call.
+  const int n = sow::cuda_device_count();
+  if (n > 0 && (device < 0 || device >= n))
+    throw std::invalid_argument("CUDA device " + std::to_string(device) + " does not exist (" + std::to_string(n) +
+                                " visible)");
+  const int prev = n > 0 ? sow::cuda_current_device() : -1;
+  if (prev >= 0 && prev != device) sow::cuda_set_device(device);
+  try {
+    sow::sparse_cuda(t, sparsity, std, seed, key, reinterpret_cast<void*>(stream));
+  } catch (...) {
+    if (prev >= 0 && prev != device) sow::cuda_set_device(prev);
+    throw;
+  }
+  if (prev >= 0 && prev != device) sow::cuda_set_device(prev);
+}
+#endif
+
+#if defined(SOW_HAVE_LAPACK)
+// delta_orthogonal of a whole host tensor (the tap first, then the zeros: see sow::delta_orthogonal).
+void delta_orthogonal(std::uintptr_t addr, const std::string& dtype, const std::vector<std::int64_t>& shape,
+                      const std::vector<std::int64_t>& strides, double scale, std::uint64_t seed, std::uint64_t key,
+                      int threads) {
+  sow::fill_target t;
+  t.data = reinterpret_cast<void*>(addr);
+  t.type = sow::parse_dtype(dtype);
+  t.shape = shape;
+  t.strides = strides;
+  py::gil_scoped_release release;
+  sow::delta_orthogonal(t, scale, seed, key, threads);
+}
+#endif
+
 }  // namespace
 
 void sow_bind_init(py::module_& m) {
@@ -116,4 +219,22 @@ void sow_bind_init(py::module_& m) {
   m.def("apply_sparse_zero_pattern", &zero_pattern, py::arg("addr"), py::arg("dtype"), py::arg("shape"),
         py::arg("strides"), py::arg("global_shape"), py::arg("offsets"), py::arg("sparsity"), py::arg("seed"),
         py::arg("key"));
+  m.def("eye", &eye, py::arg("addr"), py::arg("dtype"), py::arg("shape"), py::arg("strides"),
+        py::arg("global_shape"), py::arg("offsets"));
+  m.def("dirac", &dirac, py::arg("addr"), py::arg("dtype"), py::arg("shape"), py::arg("strides"),
+        py::arg("global_shape"), py::arg("offsets"), py::arg("groups"));
+  m.def("sparse_fill", &sparse_fill, py::arg("addr"), py::arg("dtype"), py::arg("shape"), py::arg("strides"),
+        py::arg("global_shape"), py::arg("offsets"), py::arg("sparsity"), py::arg("std"), py::arg("seed"),
+        py::arg("key"), py::arg("threads"));
+  m.def("sparse_thresholds", &sparse_thresholds, py::arg("global_shape"), py::arg("c0"), py::arg("nc"),
+        py::arg("sparsity"), py::arg("seed"), py::arg("key"), py::arg("sigmas") = 8.0, py::arg("cap") = -1);
+#if defined(SOW_HAVE_LAPACK)
+  m.def("delta_orthogonal", &delta_orthogonal, py::arg("addr"), py::arg("dtype"), py::arg("shape"),
+        py::arg("strides"), py::arg("scale"), py::arg("seed"), py::arg("key"), py::arg("threads"));
+#endif
+#if defined(SOW_HAVE_CUDA)
+  m.def("sparse_cuda", &sparse_cuda, py::arg("addr"), py::arg("dtype"), py::arg("shape"), py::arg("strides"),
+        py::arg("global_shape"), py::arg("offsets"), py::arg("sparsity"), py::arg("std"), py::arg("seed"),
+        py::arg("key"), py::arg("stream"), py::arg("device"));
+#endif
 }

@@ -16,6 +16,7 @@ struct isa_entry {
   const char* name;
   run_fn fn;
   bool (*supported)();
+  words_fn words;
 };
 
 bool has_avx512() {
@@ -47,11 +48,11 @@ bool always() { return true; }
 // Best first.
 const isa_entry isas[] = {
 #if SOW_HAVE_X86_KERNELS
-    {"avx512bf16", &avx512bf16::run, &has_avx512bf16},
-    {"avx512", &avx512::run, &has_avx512},
-    {"avx2", &avx2::run, &has_avx2},
+    {"avx512bf16", &avx512bf16::run, &has_avx512bf16, &avx512bf16::words},
+    {"avx512", &avx512::run, &has_avx512, &avx512::words},
+    {"avx2", &avx2::run, &has_avx2, &avx2::words},
 #endif
-    {"scalar", &scalar::run, &always},
+    {"scalar", &scalar::run, &always, &scalar::words},
 };
 
 std::atomic<const isa_entry*> active{nullptr};
@@ -90,6 +91,8 @@ const isa_entry* current() {
 }  // namespace
 
 run_fn active_kernel() { return current()->fn; }
+
+words_fn active_words() { return current()->words; }
 
 }  // namespace sow::cpu
 

@@ -5,4 +5,5 @@
 
 namespace sow::cpu {
 run_fn active_kernel();
+words_fn active_words();
 }

@@ -115,13 +115,7 @@ void stream_words(std::uint64_t seed, std::uint64_t key, std::uint32_t domain, s
                   std::size_t count, std::uint32_t* out) {
   if (domain > 255) invalid("domain must be in [0, 255]");
   if (start > 4 * max_elements || count > 4 * max_elements - start) invalid("stream_words: range beyond the stream");
-  const stream_id s{seed, key, domain};
-  std::uint64_t w = start;
-  const std::uint64_t end = start + count;
-  while (w < end) {
-    const philox4x32_ctr blk = stream_block(s, w >> 2);
-    for (unsigned j = static_cast<unsigned>(w & 3); j < 4 && w < end; ++j, ++w) *out++ = blk.v[j];
-  }
+  cpu::active_words()(stream_id{seed, key, domain}, start, count, out);
 }
 
 void check_dist(const dist& d, dtype type, std::uint32_t domain, const dist_origin& origin) {

@@ -6,13 +6,16 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <charconv>
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "dispatch.hpp"
 #include "layout.hpp"
 #include "sow/round.hpp"
 #include "sow/stream.hpp"
@@ -306,6 +309,22 @@ std::uint64_t local_count(const tensor_ref& t) {
   return n;
 }
 
+// The engine's checks of where `t` writes (shard bounds, strides, sizes, data pointer), without
+// writing: the initializers that write more than one fill (eye, dirac, sparse) run them first.
+// Returns the byte strides.
+std::vector<std::int64_t> check_target(const tensor_ref& t) {
+  check_global(t);
+  std::vector<std::int64_t> strides, offsets;
+  fill_target f = target_of(t, strides);
+  if (!t.global_shape.empty() && t.offsets.empty()) {
+    offsets.assign(t.shape.size(), 0);
+    f.offsets = offsets;
+  }
+  const detail::layout L = detail::make_layout(f);
+  if (L.total() != 0 && t.data == nullptr) fail("out: null data pointer");
+  return std::vector<std::int64_t>(f.strides.begin(), f.strides.end());
+}
+
 }  // namespace
 
 // -----------------------------------------------------------------------------------------------
@@ -499,13 +518,6 @@ void variance_scaling_(const tensor_ref& out, const rng& r, double scale, std::s
   run(out, d, r.seed.value, r.key.value, r.threads);
 }
 
-void sparse_(const tensor_ref& out, const rng& r, double sparsity, double std) {
-  check_global(out);
-  const dist d = for_type(sparse_dist(out.global(), sparsity, std), out.type, "sparse", "std", std);
-  run(out, d, r.seed.value, r.key.value, r.threads);
-  apply_sparse_zero_pattern(out, sparsity, r.seed.value, r.key.value);
-}
-
 void constant_(const tensor_ref& out, double val) {
   real(val, "val");
   run(out, dist::constant(val), 0, 0, 1);  // the engine refuses a val that overflows out's dtype
@@ -519,8 +531,11 @@ void eye_(const tensor_ref& out) {
   check_global(out);
   const auto& g = out.global();
   if (g.size() != 2) fail("Only tensors with 2 dimensions are supported (shape " + py_tuple(g) + ")");
-  run(out, dist::constant(0.0), 0, 0, 1);  // validates the shard before anything is written
+  check_target(out);
+  // all checks passed
+  run(out, dist::constant(0.0), 0, 0, 1);
   if (local_count(out) == 0) return;
+  // The diagonal inside the shard's box only: O(min(rows, cols) of the shard).
   const std::int64_t r0 = offset_of(out, 0), c0 = offset_of(out, 1);
   const std::int64_t lo = std::max(r0, c0), hi = std::min(r0 + out.shape[0], c0 + out.shape[1]);
   for (std::int64_t d = lo; d < hi; ++d) {
@@ -536,98 +551,373 @@ void dirac_(const tensor_ref& out, std::int64_t groups) {
     fail("Only tensors with 3, 4, or 5 dimensions are supported (shape " + py_tuple(g) + ")");
   positive_int(groups, "groups");
   if (g[0] % groups != 0) fail("dim 0 must be divisible by groups");
+  check_target(out);
+  // all checks passed
   run(out, dist::constant(0.0), 0, 0, 1);
   if (local_count(out) == 0) return;
+  // The ones are (gi * per_group + d, d, centre...) for d < min_dim: only the groups whose rows
+  // meet the shard, and in each the d inside the shard's box, so the work is O(shard) whatever
+  // `groups` is (it was O(groups * min_dim)).
   const std::int64_t per_group = g[0] / groups, min_dim = std::min(per_group, g[1]);
   std::vector<std::int64_t> idx(g.size());
-  for (std::size_t k = 2; k < g.size(); ++k) idx[k] = g[k] / 2;
-  for (std::int64_t gi = 0; gi < groups; ++gi)
-    for (std::int64_t d = 0; d < min_dim; ++d) {
-      idx[0] = gi * per_group + d;
+  for (std::size_t k = 2; k < g.size(); ++k) {
+    idx[k] = g[k] / 2;
+    if (idx[k] < offset_of(out, k) || idx[k] >= offset_of(out, k) + out.shape[k]) return;
+  }
+  const std::int64_t r0 = offset_of(out, 0), r1 = r0 + out.shape[0];
+  const std::int64_t c0 = offset_of(out, 1), c1 = c0 + out.shape[1];
+  for (std::int64_t start = r0 / per_group * per_group; start < r1; start += per_group) {
+    const std::int64_t lo = std::max({r0 - start, c0, std::int64_t{0}});
+    const std::int64_t hi = std::min({r1 - start, c1, min_dim});
+    for (std::int64_t d = lo; d < hi; ++d) {
+      idx[0] = start + d;
       idx[1] = d;
       set_one_if_inside(out, idx);
     }
+  }
 }
 
 // --- the sparse zero pattern (stream-format.md §7) ---------------------------------------------
+//
+// Column c's threshold is its k-th smallest pair `word << 32 | row` (k = ceil(sparsity * rows)):
+// an element is zero iff its pair is <= the threshold. The threshold is found by one streaming
+// pass over the column's words that counts the words below a narrow window around the expected
+// k-th word and keeps the pairs inside it (window_for); when the window misses (about 1e-13 per
+// column), by an exact radix selection of at most three more passes (exact_threshold). Memory is
+// O(1) per column plus the window's pairs, ~16·sqrt(k·(rows-k)/rows) + 200 pairs per column,
+// held for at most 256 columns (and at most 32 MiB) at once. The earlier selection kept
+// min(k, rows-k+1) pairs per column and ran nth_element on every chunk, O(rows·k) near 2^24
+// zeros per column; this one is O(rows) per column whatever k is.
 
-void apply_sparse_zero_pattern(const tensor_ref& out, double sparsity, std::uint64_t seed, std::uint64_t key) {
+namespace {
+
+constexpr std::uint32_t mask_domain = static_cast<std::uint32_t>(domain::sparse_mask);
+constexpr std::uint64_t word_stage = std::uint64_t{1} << 16;   // words per read: 256 KiB, stays in L2
+constexpr std::uint64_t pair_budget = std::uint64_t{1} << 22;  // window pairs held at once: 32 MiB
+constexpr std::uint64_t max_block = 256;                       // columns per window pass
+
+// Words of domain 1 for rows [ra, ra + n) x columns [cb, cb + w) of a (rows, cols) matrix, into a
+// staging buffer allocated by the constructor: word (ra + i, cb + j) is at read(...)[i * stride(w) + j].
+// The ranges are inside the (rows, cols) matrix, so the words kernel is called directly (once
+// per row for narrow blocks: stream_words' checks and dispatch cost ~10% there).
+class word_reader {
+ public:
+  word_reader(std::uint64_t seed, std::uint64_t key, std::uint64_t cols, std::uint64_t max_w)
+      : s_{seed, key, mask_domain}, cols_(cols), words_(cpu::active_words()),
+        buf_(static_cast<std::size_t>(std::max(word_stage, max_w))) {}
+  // Whole rows in one run when the words between two blocks are few. Measured per row (2^18 rows,
+  // AVX-512): a run costs ~8 ns + 0.35 ns per word; one call per row ~12 ns + 2.7 ns per word
+  // below 128 words (too short for the SIMD body, scalar Philox) and ~1.45 ns per word above.
+  bool flat(std::uint64_t w) const { return cols_ - w <= (w < 128 ? 4 * w + 8 : 16); }
+  std::uint64_t stride(std::uint64_t w) const { return flat(w) ? cols_ : w; }
+  std::uint64_t rows_per_read(std::uint64_t w) const { return std::max<std::uint64_t>(1, word_stage / stride(w)); }
+  // n <= rows_per_read(w), w <= max_w: at most max(word_stage, max_w) words.
+  const std::uint32_t* read(std::uint64_t ra, std::uint64_t n, std::uint64_t cb, std::uint64_t w) {
+    if (flat(w)) {
+      words_(s_, ra * cols_ + cb, static_cast<std::size_t>((n - 1) * cols_ + w), buf_.data());
+    } else {
+      for (std::uint64_t i = 0; i < n; ++i) words_(s_, (ra + i) * cols_ + cb, static_cast<std::size_t>(w), &buf_[i * w]);
+    }
+    return buf_.data();
+  }
+
+ private:
+  stream_id s_;
+  std::uint64_t cols_;
+  cpu::words_fn words_;
+  std::vector<std::uint32_t> buf_;
+};
+
+struct sparse_matrix {
+  std::uint64_t rows, cols, k;  // k = zeros per column, 1 <= k <= rows for the selection
+  std::uint64_t seed, key;
+};
+
+// Words [lo, hi] around the k-th smallest of `rows` uniform words, and the pairs kept per column.
+struct window {
+  std::uint32_t lo = 0, hi = 0;
+  std::uint64_t cap = 0;
+};
+
+// With s = sigmas and h = s·sqrt(k(rows-k)/rows) + s² + 1 rows, the window is the words whose
+// expected rank is within h of k. It misses only when the number of words below one of its edges
+// is ~s standard deviations off its mean: by Chernoff's bound < 1e-13 per column for s = 8, which
+// the exact passes then handle. cap bounds the pairs kept (the window's expected count plus s
+// standard deviations); more than cap words in the window also falls back to the exact passes.
+window window_for(std::uint64_t rows, std::uint64_t k, double sigmas, std::int64_t cap_override) {
+  const double n = static_cast<double>(rows), kk = static_cast<double>(k);
+  const double h = sigmas * std::sqrt(kk * (n - kk) / n) + sigmas * sigmas + 1.0;
+  const double per_row = 4294967296.0 / n;  // expected words per row
+  const double a = std::floor((kk - h) * per_row), b = std::ceil((kk + h) * per_row);
+  constexpr double top = 4294967295.0;
+  window win;
+  win.lo = a <= 0 ? 0u : static_cast<std::uint32_t>(std::min(a, top));
+  win.hi = b >= top ? 0xffffffffu : static_cast<std::uint32_t>(std::max(b, static_cast<double>(win.lo)));
+  const double expect = (static_cast<double>(win.hi) - win.lo + 1.0) / per_row;
+  const double cap = std::ceil(expect + sigmas * std::sqrt(expect) + sigmas * sigmas + 16.0);
+  win.cap = static_cast<std::uint64_t>(std::min(n, cap_override >= 0 ? static_cast<double>(cap_override) : cap));
+  return win;
+}
+
+// The exact k-th pair of column c, given that it is among the `in` pairs with words in [lo, hi]
+// and that `lt` pairs lie below lo. Each histogram pass (at most 2^16 buckets) shrinks [lo, hi]
+// by 2^16, so a 32-bit range is one word after at most two; then one pass either collects the
+// range's pairs (when at most cap, into scratch) and selects, or, for one word shared by more than
+// cap rows, finds the row of the (k - lt)-th of them. At most three passes over the column.
+std::uint64_t exact_threshold(const sparse_matrix& m, std::uint64_t c, std::uint32_t lo, std::uint32_t hi,
+                              std::uint64_t lt, std::uint64_t in, std::uint64_t cap, std::uint64_t* scratch,
+                              word_reader& rd, std::vector<std::uint64_t>& hist) {
+  // f(row, word) for every row of the column, in row order, until f returns false.
+  auto scan = [&](auto&& f) {
+    const std::uint64_t per = rd.rows_per_read(1), st = rd.stride(1);
+    for (std::uint64_t ra = 0; ra < m.rows; ra += per) {
+      const std::uint64_t n = std::min(per, m.rows - ra);
+      const std::uint32_t* p = rd.read(ra, n, c, 1);
+      for (std::uint64_t i = 0; i < n; ++i)
+        if (!f(ra + i, p[i * st])) return;
+    }
+  };
+  for (;;) {
+    const std::uint64_t need = m.k - lt;  // 1 <= need <= in
+    if (in <= cap) {
+      std::uint64_t got = 0;
+      scan([&](std::uint64_t r, std::uint32_t x) {
+        if (x >= lo && x <= hi) scratch[got++] = std::uint64_t{x} << 32 | r;
+        return true;
+      });
+      std::nth_element(scratch, scratch + (need - 1), scratch + got);
+      return scratch[need - 1];
+    }
+    if (lo == hi) {
+      std::uint64_t seen = 0, row = 0;
+      scan([&](std::uint64_t r, std::uint32_t x) {
+        if (x == lo && ++seen == need) {
+          row = r;
+          return false;
+        }
+        return true;
+      });
+      return std::uint64_t{lo} << 32 | row;
+    }
+    const std::uint64_t width = std::uint64_t{hi} - lo + 1;
+    const int bits = std::bit_width(width - 1);
+    const int shift = bits > 16 ? bits - 16 : 0;
+    hist.assign(static_cast<std::size_t>(((width - 1) >> shift) + 1), 0);
+    scan([&](std::uint64_t, std::uint32_t x) {
+      if (x >= lo && x <= hi) ++hist[(x - lo) >> shift];
+      return true;
+    });
+    std::uint64_t below = 0, b = 0;
+    while (below + hist[b] < need) below += hist[b++];
+    lt += below;
+    in = hist[b];
+    const std::uint64_t new_lo = std::uint64_t{lo} + (b << shift);
+    hi = static_cast<std::uint32_t>(std::min<std::uint64_t>(hi, new_lo + ((std::uint64_t{1} << shift) - 1)));
+    lo = static_cast<std::uint32_t>(new_lo);
+  }
+}
+
+// Thresholds of columns [c0, c0 + nc) (m.k >= 1). Columns are taken in blocks of w so that the
+// words of a row block are generated in one run and the window pairs of the block fit the budget.
+std::vector<std::uint64_t> thresholds_of(const sparse_matrix& m, std::uint64_t c0, std::uint64_t nc,
+                                         const detail::sparse_selection& sel) {
+  std::vector<std::uint64_t> thr(static_cast<std::size_t>(nc));
+  if (nc == 0) return thr;
+  const window win = window_for(m.rows, m.k, sel.sigmas, sel.cap);
+  const std::uint32_t span = win.hi - win.lo;
+  const std::uint64_t w_max = std::clamp<std::uint64_t>(pair_budget / std::max<std::uint64_t>(win.cap, 1), 1,
+                                                        std::min(nc, max_block));
+  std::vector<std::uint64_t> pool(static_cast<std::size_t>(w_max * win.cap)), below(w_max), inside(w_max), hist;
+  word_reader rd(m.seed, m.key, m.cols, w_max);
+  std::optional<word_reader> column_rd;  // the exact passes read one column; made on first use
+  for (std::uint64_t cb = c0; cb < c0 + nc; cb += w_max) {
+    const std::uint64_t w = std::min(w_max, c0 + nc - cb);
+    std::fill(below.begin(), below.end(), 0);
+    std::fill(inside.begin(), inside.end(), 0);
+    const std::uint64_t per = rd.rows_per_read(w), st = rd.stride(w);
+    for (std::uint64_t ra = 0; ra < m.rows; ra += per) {
+      const std::uint64_t n = std::min(per, m.rows - ra);
+      const std::uint32_t* p = rd.read(ra, n, cb, w);
+      if (w == 1) {
+        // One column: its counters stay in registers (1.2x faster than the loop below).
+        std::uint64_t lt = 0, in = inside[0];
+        for (std::uint64_t i = 0; i < n; ++i) {
+          const std::uint32_t x = p[i * st];
+          lt += x < win.lo;
+          if (static_cast<std::uint32_t>(x - win.lo) <= span) {
+            if (in < win.cap) pool[in] = std::uint64_t{x} << 32 | (ra + i);
+            ++in;
+          }
+        }
+        below[0] += lt;
+        inside[0] = in;
+        continue;
+      }
+      // Row by row: the staged words are read in order (column by column measured 1.3-1.5x
+      // slower for 64- and 256-column blocks). Chunk counts in uint32 cannot alias the pairs.
+      std::array<std::uint32_t, max_block> lt{};
+      for (std::uint64_t i = 0; i < n; ++i) {
+        const std::uint32_t* row = p + i * st;
+        for (std::uint64_t j = 0; j < w; ++j) {
+          const std::uint32_t x = row[j];
+          lt[j] += x < win.lo;
+          if (static_cast<std::uint32_t>(x - win.lo) <= span) {
+            const std::uint64_t q = inside[j]++;
+            if (q < win.cap) pool[j * win.cap + q] = std::uint64_t{x} << 32 | (ra + i);
+          }
+        }
+      }
+      for (std::uint64_t j = 0; j < w; ++j) below[j] += lt[j];
+    }
+    for (std::uint64_t j = 0; j < w; ++j) {
+      std::uint64_t* mine = pool.data() + j * win.cap;
+      const std::uint64_t lt = below[j], in = inside[j];
+      std::uint64_t& t = thr[static_cast<std::size_t>(cb - c0 + j)];
+      if (m.k > lt && m.k - lt <= in && in <= win.cap) {
+        std::nth_element(mine, mine + (m.k - lt - 1), mine + in);
+        t = mine[m.k - lt - 1];
+        continue;
+      }
+      if (!column_rd) column_rd.emplace(m.seed, m.key, m.cols, 1);
+      if (m.k <= lt)  // below the window (then lo > 0)
+        t = exact_threshold(m, cb + j, 0, win.lo - 1, 0, lt, win.cap, mine, *column_rd, hist);
+      else if (m.k > lt + in)  // above it (then hi < 2^32 - 1)
+        t = exact_threshold(m, cb + j, win.hi + 1, 0xffffffffu, lt + in, m.rows - lt - in, win.cap, mine, *column_rd, hist);
+      else  // inside, but more than cap pairs
+        t = exact_threshold(m, cb + j, win.lo, win.hi, lt, in, win.cap, mine, *column_rd, hist);
+    }
+  }
+  return thr;
+}
+
+// A validated 2-D shard of a sparse matrix.
+struct sparse_shard {
+  sparse_matrix m;
+  std::uint64_t r0, c0, nr, nc;
+  std::int64_t s0, s1;  // byte strides
+};
+
+// The checks of sparse_dist's pattern half, plus the shard (as the engine checks it).
+sparse_shard check_sparse_shard(const tensor_ref& out, double sparsity, std::uint64_t seed, std::uint64_t key) {
   check_global(out);
   const auto& g = out.global();
   if (g.size() != 2) fail("Only tensors with 2 dimensions are supported (shape " + py_tuple(g) + ")");
   real_min(sparsity, "sparsity", 0.0, true);
   if (!(sparsity < 1.0)) fail("sparsity must be in [0, 1), got " + py_repr(sparsity));
-  const std::uint64_t rows = static_cast<std::uint64_t>(g[0]), cols = static_cast<std::uint64_t>(g[1]);
-  if (rows > (std::uint64_t{1} << 32)) fail("sparse supports at most 2**32 rows, got shape " + py_tuple(g));
-  const std::uint64_t r0 = static_cast<std::uint64_t>(offset_of(out, 0)), c0 = static_cast<std::uint64_t>(offset_of(out, 1));
-  const std::uint64_t nr = static_cast<std::uint64_t>(out.shape[0]), nc = static_cast<std::uint64_t>(out.shape[1]);
-  if (r0 + nr > rows || c0 + nc > cols) fail("shard lies outside the global shape " + py_tuple(g));
-  const std::uint64_t k = static_cast<std::uint64_t>(std::ceil(sparsity * static_cast<double>(rows)));
-  if (k == 0 || nr == 0 || nc == 0) return;
-  if (out.data == nullptr) fail("out: null data pointer");
-  constexpr std::uint32_t domain = 1;
-  constexpr std::uint64_t budget = std::uint64_t{1} << 24;  // uint64 pairs held at once (128 MiB)
-  constexpr std::uint64_t call_cost = 1024;
-  // The k-th smallest pair of a column is the (rows - k + 1)-th largest: keep the smaller set.
-  const std::uint64_t m = std::min(k, rows - k + 1);
-  const bool keep_smallest = k <= rows - k + 1;
-  const std::uint64_t block = std::max<std::uint64_t>(1, std::min<std::uint64_t>(nc, budget / (2 * m)));
-  const std::int64_t s0 = stride_of(out, 0), s1 = stride_of(out, 1);
-  const std::size_t item = itemsize(out.type);
-  std::vector<std::uint32_t> words;
-  // Words of rows [ra, rb) x columns [cb0, cb1) into `words`, row-major with row length w.
-  auto read = [&](std::uint64_t ra, std::uint64_t rb, std::uint64_t cb0, std::uint64_t w) {
-    const std::uint64_t n = rb - ra;
-    words.resize(n * w);
-    if (n * cols <= n * (w + call_cost)) {
-      std::vector<std::uint32_t> flat((n - 1) * cols + w);
-      stream_words(seed, key, domain, ra * cols + cb0, flat.size(), flat.data());
-      for (std::uint64_t i = 0; i < n; ++i) std::memcpy(&words[i * w], &flat[i * cols], w * sizeof(std::uint32_t));
-    } else {
-      for (std::uint64_t i = 0; i < n; ++i) stream_words(seed, key, domain, (ra + i) * cols + cb0, w, &words[i * w]);
-    }
-  };
-  std::vector<std::vector<std::uint64_t>> best;
-  std::vector<std::uint64_t> threshold;
-  for (std::uint64_t cb0 = c0; cb0 < c0 + nc; cb0 += block) {
-    const std::uint64_t w = std::min(c0 + nc, cb0 + block) - cb0;
-    const std::uint64_t chunk = std::max<std::uint64_t>(1, (budget - std::min(budget, m * w)) / w);
-    best.assign(w, {});
-    for (std::uint64_t ra = 0; ra < rows; ra += chunk) {
-      const std::uint64_t rb = std::min(rows, ra + chunk);
-      read(ra, rb, cb0, w);
-      for (std::uint64_t c = 0; c < w; ++c) {
-        auto& b = best[c];
-        for (std::uint64_t r = ra; r < rb; ++r) b.push_back(std::uint64_t{words[(r - ra) * w + c]} << 32 | r);
-        if (b.size() > m) {
-          if (keep_smallest) {
-            std::nth_element(b.begin(), b.begin() + static_cast<std::ptrdiff_t>(m - 1), b.end());
-            b.resize(m);
-          } else {
-            std::nth_element(b.begin(), b.end() - static_cast<std::ptrdiff_t>(m), b.end());
-            b.erase(b.begin(), b.end() - static_cast<std::ptrdiff_t>(m));
-          }
-        }
+  if (static_cast<std::uint64_t>(g[0]) > (std::uint64_t{1} << 32))
+    fail("sparse supports at most 2**32 rows, got shape " + py_tuple(g));
+  const std::vector<std::int64_t> strides = check_target(out);
+  sparse_shard s;
+  s.m.rows = static_cast<std::uint64_t>(g[0]);
+  s.m.cols = static_cast<std::uint64_t>(g[1]);
+  s.m.k = static_cast<std::uint64_t>(std::ceil(sparsity * static_cast<double>(s.m.rows)));
+  s.m.seed = seed;
+  s.m.key = key;
+  s.r0 = static_cast<std::uint64_t>(offset_of(out, 0));
+  s.c0 = static_cast<std::uint64_t>(offset_of(out, 1));
+  s.nr = static_cast<std::uint64_t>(out.shape[0]);
+  s.nc = static_cast<std::uint64_t>(out.shape[1]);
+  s.s0 = strides[0];
+  s.s1 = strides[1];
+  return s;
+}
+
+// Everything the zero writes need, allocated before anything is written: the thresholds of the
+// shard's columns and the staging buffer of its words.
+struct sparse_zeros {
+  std::vector<std::uint64_t> thr;
+  std::optional<word_reader> rd;
+  std::uint64_t block = 0;  // columns per read
+};
+
+sparse_zeros prepare_zeros(const sparse_shard& s, const detail::sparse_selection& sel) {
+  sparse_zeros z;
+  if (s.m.k == 0 || s.nr == 0 || s.nc == 0) return z;
+  z.thr = thresholds_of(s.m, s.c0, s.nc, sel);
+  z.block = std::min(s.nc, word_stage);
+  z.rd.emplace(s.m.seed, s.m.key, s.m.cols, z.block);
+  return z;
+}
+
+template <std::size_t Item>
+void write_zeros_of(const tensor_ref& out, const sparse_shard& s, sparse_zeros& z) {
+  unsigned char* data = static_cast<unsigned char*>(out.data);
+  for (std::uint64_t cb = s.c0; cb < s.c0 + s.nc; cb += z.block) {
+    const std::uint64_t w = std::min(z.block, s.c0 + s.nc - cb);
+    const std::uint64_t per = z.rd->rows_per_read(w), st = z.rd->stride(w);
+    const std::uint64_t* t = z.thr.data() + (cb - s.c0);
+    for (std::uint64_t ra = s.r0; ra < s.r0 + s.nr; ra += per) {
+      const std::uint64_t n = std::min(per, s.r0 + s.nr - ra);
+      const std::uint32_t* p = z.rd->read(ra, n, cb, w);
+      for (std::uint64_t i = 0; i < n; ++i) {
+        const std::uint64_t r = ra + i;
+        const std::uint32_t* row = p + i * st;
+        unsigned char* base = data + static_cast<std::int64_t>(r - s.r0) * s.s0 + static_cast<std::int64_t>(cb - s.c0) * s.s1;
+        for (std::uint64_t j = 0; j < w; ++j)
+          if ((std::uint64_t{row[j]} << 32 | r) <= t[j]) std::memset(base + static_cast<std::int64_t>(j) * s.s1, 0, Item);
       }
     }
-    threshold.assign(w, 0);
-    for (std::uint64_t c = 0; c < w; ++c) {
-      threshold[c] = keep_smallest ? *std::max_element(best[c].begin(), best[c].end())
-                                   : *std::min_element(best[c].begin(), best[c].end());
-      std::vector<std::uint64_t>().swap(best[c]);
-    }
-    for (std::uint64_t ra = r0; ra < r0 + nr; ra += chunk) {
-      const std::uint64_t rb = std::min(r0 + nr, ra + chunk);
-      read(ra, rb, cb0, w);
-      for (std::uint64_t r = ra; r < rb; ++r)
-        for (std::uint64_t c = 0; c < w; ++c)
-          if ((std::uint64_t{words[(r - ra) * w + c]} << 32 | r) <= threshold[c]) {
-            unsigned char* p = static_cast<unsigned char*>(out.data) + static_cast<std::int64_t>(r - r0) * s0 +
-                               static_cast<std::int64_t>(cb0 + c - c0) * s1;
-            std::memset(p, 0, item);
-          }
-    }
   }
+}
+
+// Zero bits are +0.0 in every float format.
+void write_zeros(const tensor_ref& out, const sparse_shard& s, sparse_zeros& z) {
+  if (z.thr.empty()) return;
+  switch (itemsize(out.type)) {
+    case 2: return write_zeros_of<2>(out, s, z);
+    case 4: return write_zeros_of<4>(out, s, z);
+    default: return write_zeros_of<8>(out, s, z);
+  }
+}
+
+}  // namespace
+
+std::vector<std::uint64_t> sparse_thresholds(std::span<const std::int64_t> global_shape, std::int64_t c0,
+                                             std::int64_t nc, double sparsity, std::uint64_t seed, std::uint64_t key) {
+  return detail::sparse_thresholds(global_shape, c0, nc, sparsity, seed, key, {});
+}
+
+namespace detail {
+
+std::vector<std::uint64_t> sparse_thresholds(std::span<const std::int64_t> g, std::int64_t c0, std::int64_t nc,
+                                             double sparsity, std::uint64_t seed, std::uint64_t key,
+                                             const sparse_selection& sel) {
+  if (g.size() != 2) fail("Only tensors with 2 dimensions are supported (shape " + py_tuple(g) + ")");
+  check_shape(g);
+  real_min(sparsity, "sparsity", 0.0, true);
+  if (!(sparsity < 1.0)) fail("sparsity must be in [0, 1), got " + py_repr(sparsity));
+  if (static_cast<std::uint64_t>(g[0]) > (std::uint64_t{1} << 32))
+    fail("sparse supports at most 2**32 rows, got shape " + py_tuple(g));
+  if (c0 < 0 || nc < 0 || c0 > g[1] || nc > g[1] - c0)
+    fail("columns c0=" + std::to_string(c0) + ", nc=" + std::to_string(nc) + " lie outside the global shape " +
+         py_tuple(g));
+  if (!(sel.sigmas >= 0 && sel.sigmas <= 64)) fail("sigmas must be in [0, 64]");
+  const sparse_matrix m{static_cast<std::uint64_t>(g[0]), static_cast<std::uint64_t>(g[1]),
+                        static_cast<std::uint64_t>(std::ceil(sparsity * static_cast<double>(g[0]))), seed, key};
+  // all checks passed
+  if (m.k == 0) return {};
+  return thresholds_of(m, static_cast<std::uint64_t>(c0), static_cast<std::uint64_t>(nc), sel);
+}
+
+}  // namespace detail
+
+void apply_sparse_zero_pattern(const tensor_ref& out, double sparsity, std::uint64_t seed, std::uint64_t key) {
+  const sparse_shard s = check_sparse_shard(out, sparsity, seed, key);
+  // all checks passed
+  sparse_zeros z = prepare_zeros(s, {});
+  write_zeros(out, s, z);
+}
+
+void sparse_(const tensor_ref& out, const rng& r, double sparsity, double std) {
+  check_global(out);
+  const dist d = for_type(sparse_dist(out.global(), sparsity, std), out.type, "sparse", "std", std);
+  if (r.threads < 0) fail("threads must be >= 0 (0 = all hardware threads), got " + std::to_string(r.threads));
+  const sparse_shard s = check_sparse_shard(out, sparsity, r.seed.value, r.key.value);
+  detail::prepare_for(d, out.type, 0);  // the engine's parameter checks
+  // all checks passed
+  sparse_zeros z = prepare_zeros(s, {});  // every allocation before the first write
+  run(out, d, r.seed.value, r.key.value, r.threads);
+  write_zeros(out, s, z);
 }
 
 }  // namespace sow

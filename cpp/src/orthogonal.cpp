@@ -6,6 +6,8 @@
 #include "sow/orthogonal.hpp"
 
 #include <algorithm>
+#include <array>
+#include <atomic>
 #include <climits>
 #include <cmath>
 #include <cstring>
@@ -266,6 +268,59 @@ void orthogonal(const fill_target& target, double gain, std::uint64_t seed, std:
     run<double>(p, target, seed, key, nt);
   else
     run<float>(p, target, seed, key, nt);
+}
+
+// JAX's delta_orthogonal: its own entry point (not a wrapper around a zero fill) so that nothing is
+// written before orthogonal's scratch is allocated: the centre tap is written by orthogonal (which
+// allocates everything before its first store), then the other taps are zeroed by plain stores,
+// which allocate nothing. A failed allocation therefore leaves `target` untouched.
+void delta_orthogonal(const fill_target& target, double scale, std::uint64_t seed, std::uint64_t key, int threads) {
+  const std::size_t nd = target.shape.size();
+  if (nd < 3 || nd > 5)
+    invalid("delta_orthogonal requires a 3D, 4D or 5D shape, got " + std::to_string(nd) + " dimensions");
+  detail::make_layout(target);  // shape, strides, shard bounds, 2^56
+  const bool sharded = !target.global_shape.empty() || !target.offsets.empty();
+  if (sharded)
+    for (std::size_t k = 0; k < nd; ++k)
+      if (target.global_shape[k] != target.shape[k] || target.offsets[k] != 0)
+        invalid("delta_orthogonal does not take a shard: every value depends on the whole matrix");
+  for (std::size_t k = 0; k < nd; ++k)
+    if (target.shape[k] == 0)
+      invalid("delta_orthogonal needs a non-empty tensor, got size 0 in dimension " + std::to_string(k));
+  if (target.shape[nd - 1] < target.shape[nd - 2])
+    invalid("delta_orthogonal needs shape[-1] >= shape[-2] (fan_in <= fan_out)");
+  std::int64_t centre = 0;
+  for (std::size_t k = 0; k + 2 < nd; ++k) centre += (target.shape[k] - 1) / 2 * target.strides[k];
+  fill_target tap;
+  tap.data = static_cast<unsigned char*>(target.data) + centre;
+  tap.type = target.type;
+  tap.shape = target.shape.subspan(nd - 2);
+  tap.strides = target.strides.subspan(nd - 2);
+  plan_orthogonal(tap, scale, 1, "scale");  // the tap's checks: pointer, strides, scale's range
+  resolve_threads(threads);
+  // all checks passed
+  orthogonal(tap, scale, seed, key, 1, threads);
+  const std::size_t item = itemsize(target.type);
+  const std::int64_t rows = target.shape[nd - 2], cols = target.shape[nd - 1];
+  const std::int64_t rs = target.strides[nd - 2], cs = target.strides[nd - 1];
+  std::array<std::int64_t, 3> idx{};  // spatial index, last dimension fastest
+  const std::size_t ns = nd - 2;
+  for (;;) {
+    std::int64_t off = 0;
+    bool is_centre = true;
+    for (std::size_t k = 0; k < ns; ++k) {
+      off += idx[k] * target.strides[k];
+      is_centre = is_centre && idx[k] == (target.shape[k] - 1) / 2;
+    }
+    if (!is_centre) {
+      unsigned char* plane = static_cast<unsigned char*>(target.data) + off;
+      for (std::int64_t i = 0; i < rows; ++i)
+        for (std::int64_t j = 0; j < cols; ++j) std::memset(plane + i * rs + j * cs, 0, item);
+    }
+    std::size_t k = ns;
+    while (k > 0 && ++idx[k - 1] == target.shape[k - 1]) idx[--k] = 0;
+    if (k == 0) break;
+  }
 }
 
 std::string lapack_info() {

@@ -70,6 +70,34 @@ def apply_sparse_zero_pattern(
     seed: int,
     key: int,
 ) -> None: ...
+# sparse of a host shard: thresholds (stream-format.md §7), then values, then zeros.
+def sparse_fill(
+    addr: int,
+    dtype: str,
+    shape: tuple[int, ...],
+    strides: tuple[int, ...],
+    global_shape: tuple[int, ...],
+    offsets: tuple[int, ...],
+    sparsity: float,
+    std: float,
+    seed: int,
+    key: int,
+    threads: int,
+) -> None: ...
+# uint64 thresholds of columns [c0, c0 + nc); sigmas/cap: test hooks of the selection.
+def sparse_thresholds(
+    global_shape: tuple[int, ...], c0: int, nc: int, sparsity: float, seed: int, key: int,
+    sigmas: float = 8.0, cap: int = -1,
+) -> npt.NDArray[np.uint64]: ...
+# eye / dirac of a host shard: zeros, then the ones inside the shard (O(shard)).
+def eye(
+    addr: int, dtype: str, shape: tuple[int, ...], strides: tuple[int, ...],
+    global_shape: tuple[int, ...], offsets: tuple[int, ...],
+) -> None: ...
+def dirac(
+    addr: int, dtype: str, shape: tuple[int, ...], strides: tuple[int, ...],
+    global_shape: tuple[int, ...], offsets: tuple[int, ...], groups: int,
+) -> None: ...
 
 # CUDA (present when built with nvcc; has_cuda says so). stream: cudaStream_t as int (0 = legacy
 # default stream); device: CUDA ordinal of the output. Without a device: RuntimeError("no CUDA
@@ -102,6 +130,20 @@ def fill_cuda_batch(
 def scatter_cuda(
     addr: int, dtype: str, byte_offsets: list[int], value: float, stream: int, device: int
 ) -> None: ...
+def sparse_cuda(
+    addr: int,
+    dtype: str,
+    shape: tuple[int, ...],
+    strides: tuple[int, ...],
+    global_shape: tuple[int, ...],
+    offsets: tuple[int, ...],
+    sparsity: float,
+    std: float,
+    seed: int,
+    key: int,
+    stream: int,
+    device: int,
+) -> None: ...
 def sparse_keys_cuda(
     addr: int, rows: int, cols: int, c0: int, nc: int, seed: int, key: int, stream: int, device: int
 ) -> None: ...
@@ -132,6 +174,17 @@ def orthogonal(
     seed: int,
     key: int,
     blocks: int,
+    threads: int,
+) -> None: ...
+# delta_orthogonal of a whole host tensor: the centre tap first, then the zeros.
+def delta_orthogonal(
+    addr: int,
+    dtype: str,
+    shape: tuple[int, ...],
+    strides: tuple[int, ...],
+    scale: float,
+    seed: int,
+    key: int,
     threads: int,
 ) -> None: ...
 def lapack_info() -> str: ...

@@ -21,7 +21,7 @@ from . import _core
 
 __all__ = [
     "parse_device", "require_cuda", "cupy", "stream_handle", "cupy_current_stream",
-    "torch_current_stream", "cuda_empty", "cuda_zero_pattern", "cusolver_search_dirs",
+    "torch_current_stream", "cuda_empty", "cuda_sparse", "cusolver_search_dirs",
     "load_cusolver",
 ]
 
@@ -151,48 +151,19 @@ def cuda_empty(sizes: tuple[int, ...], dtype: str, device: int) -> Any:
         return cp.empty(sizes, dtype=np.dtype(dtype))
 
 
-def cuda_zero_pattern(buf: Any, global_shape: tuple[int, int], offsets: tuple[int, int],
-                      sparsity: float, seed: int, key: int) -> None:
-    """Sparse's zero pattern (stream-format.md §7) on the device: per column, the keys
-    ``word << 32 | row`` of all rows are generated on the device, sorted with CuPy, and the
-    elements at or below the k-th smallest key are zeroed. Column blocks bound the memory."""
-    from ._sparse import num_zeros
-
-    rows, cols = global_shape
-    r0, c0 = offsets
-    nr, nc = buf.shape
-    k = num_zeros(sparsity, rows)
-    if k == 0 or nr == 0 or nc == 0:
-        return
-    cp = cupy()
-    item = np.dtype(f"i{_itemsize(buf.dtype)}")
-    with cp.cuda.Device(buf.device), cp.cuda.ExternalStream(buf.stream):
-        # A raw integer view of the output: zero bits are +0.0 in every float format.
-        mem = cp.cuda.UnownedMemory(buf.addr + _lowest_offset(buf), _span(buf), buf.array, buf.device)
-        view = cp.ndarray(buf.shape, dtype=item, memptr=cp.cuda.MemoryPointer(mem, -_lowest_offset(buf)),
-                          strides=buf.strides)
-        block = max(1, min(nc, (1 << 25) // max(1, rows)))  # <= 256 MiB of keys per block
-        for cb0 in range(c0, c0 + nc, block):
-            w = min(c0 + nc, cb0 + block) - cb0
-            keys = cp.empty((w, rows), dtype=cp.uint64)
-            _core.sparse_keys_cuda(keys.data.ptr, rows, cols, cb0, w, seed, key, buf.stream, buf.device)
-            threshold = cp.sort(keys, axis=1)[:, k - 1:k]  # the k-th smallest key of each column
-            mask = keys[:, r0:r0 + nr] <= threshold        # (w, nr)
-            sub = view[:, cb0 - c0:cb0 - c0 + w]
-            sub[mask.T] = 0
-
-
-def _itemsize(name: str) -> int:
-    return 8 if name == "float64" else 4 if name == "float32" else 2
-
-
-def _lowest_offset(buf: Any) -> int:
-    return sum(min(0, (n - 1) * s) for n, s in zip(buf.shape, buf.strides))
-
-
-def _span(buf: Any) -> int:
-    hi = sum(max(0, (n - 1) * s) for n, s in zip(buf.shape, buf.strides))
-    return hi - _lowest_offset(buf) + _itemsize(buf.dtype)
+def cuda_sparse(buf: Any, global_shape: tuple[int, int], offsets: tuple[int, int],
+                sparsity: float, std: float, seed: int, key: int) -> None:
+    """``sparse`` into device memory: the thresholds of the shard's columns (stream-format.md
+    §7) are computed on the host by the CPU code (one streaming pass over those columns' words,
+    O(1) memory per column plus a small window: no device memory proportional to ``rows``), then
+    one launch writes the values and one zeroes the elements whose pair ``word << 32 | row`` is
+    <= their column's threshold, all ordered on ``buf.stream``. The thresholds' device copy is
+    allocated before either launch, so a failed allocation leaves ``out`` untouched."""
+    require_cuda(buf.device)
+    _core.sparse_cuda(
+        buf.addr, buf.dtype, tuple(buf.shape), tuple(buf.strides), tuple(global_shape),
+        tuple(offsets), float(sparsity), float(std), seed, key, buf.stream, buf.device,
+    )
 
 
 def cusolver_search_dirs() -> list[str]:

@@ -163,24 +163,47 @@ def _delta_checks(shape: tuple[int, ...], name: str) -> None:
 def _delta_write(
     buf: OutBuffer, scale: float, seed: int, key: int, threads: int
 ) -> np.ndarray:
-    """Zeros, then orthogonal((in, out), scale) written straight into the centre tap (a strided
-    2-D view of ``buf``): no temporary, the same code on the CPU and on CUDA."""
-    if buf.dtype != "float64" and abs(scale) > float(np.finfo(np.float32).max):
-        # (orthogonal's own check would come after the zero fill below)
-        raise ValueError(f"scale {scale!r} exceeds the float32 range; use dtype float64")
-    _prepare(buf)  # before the zero fill: nothing is written unless everything can be
-    nd = len(buf.shape)
-    centre_shape, centre_strides = buf.shape[-2:], buf.strides[-2:]
-    _core.check_orthogonal(buf.addr, buf.dtype, centre_shape, centre_strides, scale, 1)
+    """orthogonal((in, out), scale) written straight into the centre tap (a strided 2-D view of
+    ``buf``), then zeros everywhere else: no temporary, and the tap first, because orthogonal
+    allocates all its scratch before its first store while the zeros need no allocation. So a
+    failed allocation (``MemoryError``) leaves ``buf`` untouched."""
+    _prepare(buf)  # LAPACK or cuSOLVER present: checked before anything is written
+    _core.check_orthogonal_gain(scale, buf.dtype, "scale")
+    _core.check_orthogonal(buf.addr, buf.dtype, buf.shape[-2:], buf.strides[-2:], scale, 1)
+    # all checks passed
     if _planning.stop_before_write("delta_orthogonal"):
         return None  # type: ignore[return-value]
-    _fill.fill(buf, buf.shape, (0,) * nd, "constant", (0.0,), 0, 0, threads)
-    centre = sum(((n - 1) // 2) * st for n, st in zip(buf.shape[:-2], buf.strides[:-2]))
+    if buf.device is None:
+        _core.delta_orthogonal(buf.addr, buf.dtype, buf.shape, buf.strides, scale, seed, key, threads)
+        return buf.array
+    centre = tuple((n - 1) // 2 for n in buf.shape[:-2])
     tap = dataclasses.replace(
-        buf, data_ptr=buf.addr + centre, shape=buf.shape[-2:], strides=buf.strides[-2:]
+        buf, data_ptr=buf.addr + sum(c * st for c, st in zip(centre, buf.strides)),
+        shape=buf.shape[-2:], strides=buf.strides[-2:],
     )
     _run(tap, scale, seed, key, 1, threads)
+    for start, shape in _off_centre_boxes(buf.shape, centre):
+        box = dataclasses.replace(
+            buf, data_ptr=buf.addr + sum(i * st for i, st in zip(start, buf.strides)), shape=shape
+        )
+        _fill.fill(box, shape, (0,) * len(shape), "constant", (0.0,), 0, 0, threads)
     return buf.array
+
+
+def _off_centre_boxes(
+    shape: tuple[int, ...], centre: tuple[int, ...]
+) -> list[tuple[tuple[int, ...], tuple[int, ...]]]:
+    """(start, sizes) of boxes that tile every element of ``shape`` whose leading (spatial)
+    indices differ from ``centre``: for each spatial dimension k, the parts before and after
+    ``centre[k]`` with the earlier dimensions at their centre and the later ones whole."""
+    boxes = []
+    for k, c in enumerate(centre):
+        head = centre[:k]
+        for lo, hi in ((0, c), (c + 1, shape[k])):
+            if hi > lo:
+                boxes.append((head + (lo,) + (0,) * (len(shape) - k - 1),
+                              (1,) * k + (hi - lo,) + shape[k + 1:]))
+    return boxes
 
 
 def delta_orthogonal(

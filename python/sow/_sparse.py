@@ -3,9 +3,18 @@
 For a global ``(rows, cols)`` weight and ``num_zeros = ceil(sparsity * rows)``: in column ``c``
 the element of row ``r`` is zero when the pair ``(w, r)``, ``w`` = word ``r * cols + c`` of
 domain 1, is among the ``num_zeros`` smallest pairs of that column. The pairs are compared as
-the uint64 ``w << 32 | r``. The CPU implementation is the C++ one
-(``sow::apply_sparse_zero_pattern``, cpp/src/init.cpp), which reads whole columns in bounded
-row chunks and column blocks.
+the uint64 ``w << 32 | r``, so column ``c`` has a *threshold*, its ``num_zeros``-th smallest
+pair, and an element is zero iff its pair is ``<=`` the threshold.
+
+The implementation is the C++ one (``sow::sparse_``, ``sow::sparse_thresholds``,
+cpp/src/init.cpp): the thresholds of a shard's columns come from one streaming pass over those
+columns' words (all ``rows`` of them: the pattern of a column depends on the whole column),
+keeping O(1) state per column plus the pairs of a narrow window of words around the expected
+threshold (about ``16·sqrt(k·(rows-k)/rows) + 200`` pairs per column, for at most 256 columns
+and 32 MiB at a time); a window that misses (probability < 1e-13 per column) costs at most
+three more passes of an exact radix selection. Then the values are written, then the zeros: no
+byte of ``out`` is written before every allocation has succeeded. A shard of ``nr x nc``
+elements thus costs ``rows·nc`` words for the thresholds plus ``nr·nc`` for the pattern.
 """
 
 from __future__ import annotations
@@ -16,9 +25,9 @@ from typing import Final
 import numpy as np
 
 from . import _core
-from ._dtypes import dtype_name_of
+from ._out import OutBuffer
 
-__all__ = ["MAX_ROWS", "num_zeros", "apply_zero_pattern"]
+__all__ = ["MAX_ROWS", "num_zeros", "thresholds", "sparse_fill"]
 
 #: Row indices must fit in the low 32 bits of a pair.
 MAX_ROWS: Final = 1 << 32
@@ -29,22 +38,31 @@ def num_zeros(sparsity: float, rows: int) -> int:
     return int(math.ceil(sparsity * rows))
 
 
-def apply_zero_pattern(
-    out: np.ndarray,
+def thresholds(
+    global_shape: tuple[int, int], c0: int, nc: int, sparsity: float, seed: int, key: int
+) -> np.ndarray:
+    """The thresholds (uint64) of columns ``[c0, c0 + nc)``: element ``(r, c)`` is zero iff
+    ``word << 32 | r <= t[c - c0]``. Empty when ``num_zeros(sparsity, rows) == 0``."""
+    return np.asarray(
+        _core.sparse_thresholds(tuple(global_shape), c0, nc, float(sparsity), seed, key)
+    )
+
+
+def sparse_fill(
+    out: OutBuffer,
     global_shape: tuple[int, int],
     offsets: tuple[int, int],
     sparsity: float,
+    std: float,
     seed: int,
     key: int,
+    threads: int,
 ) -> None:
-    """Zero the elements of ``out`` (the block at ``offsets`` of ``global_shape``) that the
-    sparse pattern of (seed, key, global shape, sparsity) marks."""
+    """Write ``sparse``'s values and zeros into the host output ``out`` (the block at ``offsets``
+    of ``global_shape``); every argument is already validated."""
     if out.size == 0:
         return
-    name = dtype_name_of(out.dtype)
-    if name is None:  # pragma: no cover - out comes from check_out
-        raise TypeError(f"apply_zero_pattern: unsupported dtype {out.dtype}")
-    _core.apply_sparse_zero_pattern(
-        int(out.__array_interface__["data"][0]), name, tuple(out.shape), tuple(out.strides),
-        tuple(global_shape), tuple(offsets), float(sparsity), seed, key,
+    _core.sparse_fill(
+        out.addr, out.dtype, tuple(out.shape), tuple(out.strides), tuple(global_shape),
+        tuple(offsets), float(sparsity), float(std), seed, key, threads,
     )

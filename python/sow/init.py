@@ -41,7 +41,7 @@ from ._fans import LAYOUTS, calculate_fan_in_and_fan_out, calculate_gain
 from ._out import OutBuffer, check_out
 from ._orthogonal import delta_orthogonal, delta_orthogonal_, orthogonal, orthogonal_
 from ._shard import parse_shard
-from ._sparse import apply_zero_pattern
+from ._sparse import sparse_fill
 from ._validate import (
     check_key,
     check_positive_int,
@@ -525,32 +525,29 @@ def lecun_normal_(
 # Sparse
 
 
-def _sparse_prepare(t: _Target, sparsity: Any, std: Any) -> tuple[float, _Dist]:
+def _sparse_prepare(t: _Target, sparsity: Any, std: Any) -> tuple[float, float, _Dist]:
+    """(sparsity, std, the values' distribution), checked (rank 2, sparsity in [0, 1), rows <=
+    2**32, std >= 0)."""
     if len(t.global_shape) != 2:
         raise ValueError(f"Only tensors with 2 dimensions are supported (shape {t.global_shape})")
-    s = check_real(sparsity, "sparsity")
-    return s, _core_dist("sparse", t, (s, check_real(std, "std")))
+    s, sd = check_real(sparsity, "sparsity"), check_real(std, "std")
+    return s, sd, _core_dist("sparse", t, (s, sd))
 
 
 def _sparse_run(
     t: _Target, sparsity: Any, std: Any, seed: Any, key: Any, threads: Any
 ) -> np.ndarray:
-    s, dist = _sparse_prepare(t, sparsity, std)
-    check_seed(seed), check_key(key), check_threads(threads)
-    _core.check_dist(t.dtype, dist[0], tuple(float(p) for p in dist[1]))
+    s, sd, _ = _sparse_prepare(t, sparsity, std)
+    se, k, th = check_seed(seed), check_key(key), check_threads(threads)
+    # all checks passed
     if _planning.stop_before_write("sparse"):
         return None  # type: ignore[return-value]
     buf = t.materialize()
-    _random(replace(t, buf=buf), dist, seed, key, threads)
-    g = t.global_shape
+    g, o = t.global_shape, t.offsets
     if buf.host is None:
-        _device.cuda_zero_pattern(
-            buf, (g[0], g[1]), (t.offsets[0], t.offsets[1]), s, check_seed(seed), check_key(key)
-        )
-        return buf.array
-    apply_zero_pattern(
-        buf.host, (g[0], g[1]), (t.offsets[0], t.offsets[1]), s, check_seed(seed), check_key(key)
-    )
+        _device.cuda_sparse(buf, (g[0], g[1]), (o[0], o[1]), s, sd, se, k)
+    else:
+        sparse_fill(buf, (g[0], g[1]), (o[0], o[1]), s, sd, se, k, th)
     return buf.array
 
 
@@ -562,7 +559,14 @@ def sparse(
     ``ceil(sparsity·rows)`` zeros in every column, sparsity in [0, 1).
 
     Unlike torch, the zero pattern comes from the same (seed, key) (domain 1 of the stream,
-    stream-format.md §7), so it is reproducible and shard-independent.
+    stream-format.md §7), so it is reproducible and shard-independent. Column ``c`` is zero in
+    the rows of its ``ceil(sparsity·rows)`` smallest pairs ``(word(r·cols + c), r)``, so a shard
+    of ``nr x nc`` elements reads the words of all ``rows`` rows of its ``nc`` columns: cost
+    ``O(rows·nc + nr·nc)`` (one streaming pass over the columns, plus at most three more with
+    probability < 1e-13 per column), memory O(1) per column plus the pairs of a window around
+    each column's threshold (``16·sqrt(k·(rows-k)/rows) + 200`` pairs, ``k`` the zeros per
+    column; at most 256 columns and 32 MiB at a time). Nothing is written unless every
+    allocation succeeded.
     """
     t = _new(shape, dtype, shard, device)
     return _sparse_run(t, sparsity, std, seed, key, threads)
@@ -649,39 +653,39 @@ def zeros_(
     return _write_constant(_into(out, global_shape, shard, stream), 0)
 
 
-def _set_ones(t: _Target, index: tuple[np.ndarray, ...]) -> np.ndarray:
-    """Zero the target, then set the given *global* positions that fall in the shard to 1."""
-    if _planning.stop_before_write("ones"):
-        return None  # type: ignore[return-value]
-    buf = t.materialize()
+def _scatter_ones(t: _Target, buf: OutBuffer, local: tuple[np.ndarray, ...]) -> np.ndarray:
+    """Device memory: zero the target, then set the given *local* positions (inside the shard)
+    to 1 on the device."""
     _write_constant(replace(t, buf=buf), 0)
-    if buf.size == 0 or len(index[0]) == 0:
-        return buf.array
-    keep = np.ones(len(index[0]), dtype=bool)
-    for ix, o, n in zip(index, t.offsets, t.sizes):
-        keep &= (ix >= o) & (ix < o + n)
-    local = tuple(ix[keep] - o for ix, o in zip(index, t.offsets))
-    if buf.host is None:  # device memory: scatter the ones on the device
-        offs = np.zeros(len(local[0]) if local else 0, dtype=np.int64)
-        for ix, st in zip(local, buf.strides):
-            offs += ix * st
-        if len(offs):
-            _device.require_cuda(buf.device)
-            from . import _core
-
-            _core.scatter_cuda(buf.addr, buf.dtype, offs.tolist(), 1.0, buf.stream, buf.device)
-        return buf.array
-    buf.host[local] = 1
+    offs = np.zeros(len(local[0]), dtype=np.int64)
+    for ix, st in zip(local, buf.strides):
+        offs += ix * st
+    if len(offs):
+        _device.require_cuda(buf.device)
+        _core.scatter_cuda(buf.addr, buf.dtype, offs.tolist(), 1.0, buf.stream, buf.device)
     return buf.array
+
+
+def _eye_ones(t: _Target) -> tuple[np.ndarray, ...]:
+    """Local indices of eye's ones inside the shard: the diagonal meets the shard's box in the
+    d of [max(r0, c0), min(r0 + nr, c0 + nc)), so the work is O(shard)."""
+    (r0, c0), (nr, nc) = t.offsets, t.sizes
+    d = np.arange(max(r0, c0), max(max(r0, c0), min(r0 + nr, c0 + nc)), dtype=np.int64)
+    return (d - r0, d - c0)
 
 
 def _eye_run(t: _Target) -> np.ndarray:
     if len(t.global_shape) != 2:
         raise ValueError(f"Only tensors with 2 dimensions are supported (shape {t.global_shape})")
-    (r0, c0), (nr, nc) = t.offsets, t.sizes
-    lo, hi = max(r0, c0), min(r0 + nr, c0 + nc)
-    d = np.arange(lo, max(lo, hi), dtype=np.int64)
-    return _set_ones(t, (d, d))
+    # all checks passed
+    if _planning.stop_before_write("eye"):
+        return None  # type: ignore[return-value]
+    buf = t.materialize()
+    if buf.host is None:
+        return _scatter_ones(t, buf, _eye_ones(t))
+    if buf.size:
+        _core.eye(buf.addr, buf.dtype, buf.shape, buf.strides, t.global_shape, t.offsets)
+    return buf.array
 
 
 def eye(
@@ -699,6 +703,32 @@ def eye_(
     return _eye_run(_into(out, global_shape, shard, stream))
 
 
+def _dirac_ones(t: _Target, groups: int) -> tuple[np.ndarray, ...]:
+    """Local indices of dirac's ones inside the shard. The ones are
+    ``(gi·per_group + d, d, k//2, ...)`` for ``d < min(per_group, shape[1])``; only the groups
+    whose rows meet the shard are visited, each with its interval of ``d`` inside the box, so the
+    work is O(shard) whatever ``groups`` is."""
+    g, off, size = t.global_shape, t.offsets, t.sizes
+    per_group = g[0] // groups
+    min_dim = min(per_group, g[1])
+    (r0, c0), (nr, nc) = off[:2], size[:2]
+    empty = tuple(np.empty(0, dtype=np.int64) for _ in g)
+    centre = tuple(n // 2 for n in g[2:])
+    if nr == 0 or nc == 0 or not all(o <= c < o + n for c, o, n in zip(centre, off[2:], size[2:])):
+        return empty
+    start = np.arange(r0 // per_group, (r0 + nr - 1) // per_group + 1, dtype=np.int64) * per_group
+    lo = np.maximum(np.maximum(r0 - start, c0), 0)
+    hi = np.minimum(np.minimum(r0 + nr - start, c0 + nc), min_dim)
+    count = np.maximum(hi - lo, 0)
+    total = int(count.sum())
+    if total == 0:
+        return empty
+    first = np.repeat(np.cumsum(count) - count, count)  # where each group's run starts
+    d = np.arange(total, dtype=np.int64) - first + np.repeat(lo, count)
+    rows = np.repeat(start, count) + d
+    return (rows - r0, d - c0, *(np.full(total, c - o, dtype=np.int64) for c, o in zip(centre, off[2:])))
+
+
 def _dirac_run(t: _Target, groups: Any) -> np.ndarray:
     g = t.global_shape
     if len(g) not in (3, 4, 5):
@@ -706,12 +736,15 @@ def _dirac_run(t: _Target, groups: Any) -> np.ndarray:
     ng = check_positive_int(groups, "groups")
     if g[0] % ng != 0:
         raise ValueError("dim 0 must be divisible by groups")
-    per_group = g[0] // ng
-    min_dim = min(per_group, g[1])
-    gi = np.repeat(np.arange(ng, dtype=np.int64), min_dim)
-    d = np.tile(np.arange(min_dim, dtype=np.int64), ng)
-    centers = tuple(np.full(len(d), n // 2, dtype=np.int64) for n in g[2:])
-    return _set_ones(t, (gi * per_group + d, d, *centers))
+    # all checks passed
+    if _planning.stop_before_write("dirac"):
+        return None  # type: ignore[return-value]
+    buf = t.materialize()
+    if buf.host is None:
+        return _scatter_ones(t, buf, _dirac_ones(t, ng))
+    if buf.size:
+        _core.dirac(buf.addr, buf.dtype, buf.shape, buf.strides, t.global_shape, t.offsets, ng)
+    return buf.array
 
 
 def dirac(

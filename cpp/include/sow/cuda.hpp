@@ -54,6 +54,15 @@ void fill_cuda_batch(std::span<const cuda_batch_item> items, std::uint64_t seed,
 /// ones of eye/dirac after a zero fill. Offsets are read from host memory and uploaded.
 void scatter_cuda(void* data, dtype type, std::span<const std::int64_t> byte_offsets, double value, void* stream);
 
+/// sow::sparse_ into device memory on the current device: `target` (a 2-D shard, as for fill_cuda)
+/// gets N(0, std²) values with the zero pattern of stream-format.md §7. The thresholds of the
+/// shard's columns are computed on the host (sow::sparse_thresholds: one streaming pass over
+/// those columns' words, O(1) memory per column plus a small window), uploaded (nc uint64, before
+/// anything is enqueued that writes), then one launch writes the values and one the zeros, both
+/// on `stream`. Validation is sparse_dist's and fill_cuda's, before anything is computed.
+void sparse_cuda(const fill_target& target, double sparsity, double std, std::uint64_t seed, std::uint64_t key,
+                 void* stream);
+
 /// Sparse zero-pattern keys (docs/stream-format.md section 7) for columns [c0, c0 + nc) of a
 /// (rows, cols) matrix: out[(c - c0) * rows + r] = word(r * cols + c) of domain 1 << 32 | r,
 /// out being device memory of rows * nc uint64.

@@ -272,12 +272,39 @@ void variance_scaling_(const tensor_ref& out, const rng& r, double scale = 1.0, 
 
 /// Sparse 2-D matrix (torch sparse_): N(0, std²) values with exactly ceil(sparsity·rows) zeros in
 /// every column, sparsity in [0, 1). The zero pattern comes from domain 1 of the same (seed, key)
-/// (stream-format.md §7), so it is reproducible and shard-independent.
+/// (stream-format.md §7), so it is reproducible and shard-independent. A shard of nr x nc elements
+/// costs rows·nc words for its columns' thresholds (see sparse_thresholds) plus nr·nc for the
+/// pattern; the thresholds and every buffer are allocated before the first value is written.
 /// Example: `sow::sparse_({w, {128, 64}}, {.seed = 0, .key = "sp"}, 0.9);`
 void sparse_(const tensor_ref& out, const rng& r, double sparsity, double std = 0.01);
 
 /// Zeroes the elements of `out` (a block of a 2-D global tensor) that the sparse zero pattern of
 /// (seed, key, global shape, sparsity) marks (stream-format.md §7). sparse_ = normal_ + this.
 void apply_sparse_zero_pattern(const tensor_ref& out, double sparsity, std::uint64_t seed, std::uint64_t key);
+
+/// The thresholds of sparse's zero pattern (stream-format.md §7) for the columns [c0, c0 + nc) of
+/// a (rows, cols) = global_shape matrix: t[c - c0] is the k-th smallest pair `word << 32 | row` of
+/// column c (k = ceil(sparsity·rows), word = word row·cols + c of stream domain 1), so element
+/// (r, c) is zero iff its pair is <= t[c - c0]. Empty when k = 0 (no zeros).
+/// Cost: one streaming pass over the rows x nc words of the columns (at most four, with
+/// probability < 1e-13 per column); memory O(nc) plus the pairs of a window around each column's
+/// threshold, ~16·sqrt(k·(rows-k)/rows) + 200 pairs (8 bytes each), for at most 256 columns and
+/// 32 MiB at a time, whatever the shard's rows.
+std::vector<std::uint64_t> sparse_thresholds(std::span<const std::int64_t> global_shape, std::int64_t c0,
+                                             std::int64_t nc, double sparsity, std::uint64_t seed, std::uint64_t key);
+
+namespace detail {
+/// Test hooks of the threshold selection (the defaults are what sparse_thresholds uses): the
+/// window's half-width in standard deviations (0 makes it miss, exercising the exact passes) and
+/// the pairs kept per column (-1 = derived from the window; 0 forces every exact pass, down to
+/// the row cut between rows sharing the threshold word). The thresholds never depend on them.
+struct sparse_selection {
+  double sigmas = 8.0;
+  std::int64_t cap = -1;
+};
+std::vector<std::uint64_t> sparse_thresholds(std::span<const std::int64_t> global_shape, std::int64_t c0,
+                                             std::int64_t nc, double sparsity, std::uint64_t seed, std::uint64_t key,
+                                             const sparse_selection& selection);
+}  // namespace detail
 
 }  // namespace sow

@@ -85,6 +85,13 @@ void stewart_reflectors(T* a, std::int64_t m, std::int64_t n, T* tau, T* sign, i
 void orthogonal(const fill_target& target, double gain, std::uint64_t seed, std::uint64_t key,
                 std::int64_t blocks = 1, int threads = 0);
 
+/// JAX's delta_orthogonal for a 3-, 4- or 5-D kernel (*spatial, in, out), out >= in: zeros, except
+/// the centre tap ((k1-1)/2, ...), which is orthogonal((in, out), scale) with (seed, key). The tap
+/// is written first (orthogonal allocates all its scratch before its first store), then the other
+/// taps are zeroed without allocating, so a failed allocation writes nothing. No shard.
+void delta_orthogonal(const fill_target& target, double scale, std::uint64_t seed, std::uint64_t key,
+                      int threads = 0);
+
 /// The LAPACK this build calls, e.g. "OpenBLAS 0.3.34 DYNAMIC_ARCH NO_AFFINITY Haswell MAX_THREADS=64".
 std::string lapack_info();
 

@@ -21,11 +21,14 @@ struct run_args {
 
 using run_fn = void (*)(const run_args&);
 
+/// Raw words first .. first + n - 1 of stream s (sow::stream_words; sparse's zero pattern).
+using words_fn = void (*)(const stream_id& s, std::uint64_t first, std::size_t n, std::uint32_t* out);
+
 // Each namespace is compiled in its own translation unit with its own -m flags, so no AVX-512
 // instruction can leak into the baseline path (the highway/simdjson rule).
-namespace scalar { void run(const run_args&); }
-namespace avx2 { void run(const run_args&); }
-namespace avx512 { void run(const run_args&); }
-namespace avx512bf16 { void run(const run_args&); }
+namespace scalar { void run(const run_args&); void words(const stream_id&, std::uint64_t, std::size_t, std::uint32_t*); }
+namespace avx2 { void run(const run_args&); void words(const stream_id&, std::uint64_t, std::size_t, std::uint32_t*); }
+namespace avx512 { void run(const run_args&); void words(const stream_id&, std::uint64_t, std::size_t, std::uint32_t*); }
+namespace avx512bf16 { void run(const run_args&); void words(const stream_id&, std::uint64_t, std::size_t, std::uint32_t*); }
 
 }  // namespace sow::cpu

@@ -73,6 +73,15 @@ void run_typed(const run_args& a) {
 
 }  // namespace
 
+void words(const stream_id& s, std::uint64_t first, std::size_t n, std::uint32_t* out) {
+  std::uint64_t w = first;
+  const std::uint64_t end = first + n;
+  while (w < end) {
+    const philox4x32_ctr blk = stream_block(s, w >> 2);
+    for (unsigned j = static_cast<unsigned>(w & 3); j < 4 && w < end; ++j, ++w) *out++ = blk.v[j];
+  }
+}
+
 void run(const run_args& a) {
   switch (a.type) {
     case dtype::float32: return run_typed<out_f32, false>(a);

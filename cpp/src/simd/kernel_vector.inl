@@ -147,7 +147,43 @@ struct tag_bf16_hw {
   static void store2(T* o, V::f32v a, V::f32v b) { V::store2_bf16_hw(o, a, b); }
 };
 
+// Raw words of whole groups: blocks [b, b + n_blocks), n_blocks a multiple of 2W, in stream order.
+void word_blocks(const stream_id& s, std::uint64_t b, std::uint64_t n_blocks, std::uint32_t* out) {
+  constexpr unsigned groups = 2;  // two Philox chains interleaved, as in kernel::body
+  const std::uint32_t k0 = static_cast<std::uint32_t>(s.seed), k1 = static_cast<std::uint32_t>(s.seed >> 32);
+  const typename V::u32v c2 = typename V::u32v{} + static_cast<std::uint32_t>(s.key);
+  const typename V::u32v c3 = typename V::u32v{} + static_cast<std::uint32_t>(s.key >> 32);
+  const typename V::u32v iota = V::iota();
+  for (const std::uint64_t end = b + n_blocks; b < end; b += groups * V::W, out += 4 * groups * V::W) {
+    typename V::u32v c[4 * groups];
+    for (unsigned h = 0; h < groups; ++h) {
+      const std::uint64_t bh = b + h * V::W;
+      const std::uint32_t lo = static_cast<std::uint32_t>(bh);
+      c[4 * h] = lo + iota;
+      const typename V::u32v carry = (typename V::u32v)(c[4 * h] < lo);  // all ones where lo wrapped
+      c[4 * h + 1] = (static_cast<std::uint32_t>(bh >> 32) | (s.domain << 24)) - carry;
+      c[4 * h + 2] = c2;
+      c[4 * h + 3] = c3;
+    }
+    philox<groups>(c, k0, k1);
+    for (unsigned h = 0; h < groups; ++h) V::transpose4(c + 4 * h);
+    std::memcpy(out, c, sizeof c);  // c[4h + k] holds words 4(b + hW) + kW ..: stream order
+  }
+}
+
 }  // namespace
+
+void words(const stream_id& s, std::uint64_t first, std::size_t n, std::uint32_t* out) {
+  constexpr std::uint64_t per = 2 * V::W;  // blocks per iteration of word_blocks
+  const std::uint64_t end = first + n;
+  std::uint64_t body = (first + 3) / 4 * 4;  // first whole block
+  if (body > end) body = end;
+  const std::uint64_t n_blocks = (end - body) / 4 / per * per;
+  scalar::words(s, first, static_cast<std::size_t>(body - first), out);
+  if (n_blocks) word_blocks(s, body / 4, n_blocks, out + (body - first));
+  const std::uint64_t tail = body + 4 * n_blocks;
+  scalar::words(s, tail, static_cast<std::size_t>(end - tail), out + (tail - first));
+}
 
 void run(const run_args& a) {
   switch (a.type) {
