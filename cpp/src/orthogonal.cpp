@@ -118,20 +118,30 @@ void parallel_for(std::int64_t count, int threads, std::int64_t chunk, F&& f) {
 constexpr std::int64_t kNb = 64;
 constexpr std::int64_t kPanel = 128;
 
+// form_q's scratch, allocated once per call before anything is written: with blocks > 1, block 0
+// is already stored when block 1 is formed, so an allocation there could fail after a write.
 template <class T>
-void form_q(T* a, std::int64_t m, std::int64_t n, const T* tau, int threads) {
+struct form_q_scratch {
+  std::vector<T> tmat, vcopy, work;
+  form_q_scratch(std::int64_t m, std::int64_t n)
+      : tmat(static_cast<std::size_t>((n + kNb - 1) / kNb * kNb * kNb)),
+        vcopy(static_cast<std::size_t>(m) * static_cast<std::size_t>(std::min(kNb, n))),
+        work(static_cast<std::size_t>((n + kPanel) * kNb)) {}
+};
+
+template <class T>
+void form_q(T* a, std::int64_t m, std::int64_t n, const T* tau, int threads, form_q_scratch<T>& scratch) {
   const std::int64_t nb = kNb, panel = kPanel;
   const std::int64_t nblk = (n + nb - 1) / nb;
-  const auto M = static_cast<std::size_t>(m);
   // Triangular factors of every block: they depend only on V and tau, so all at once, in parallel.
-  std::vector<T> tmat(static_cast<std::size_t>(nblk * nb * nb));
+  std::vector<T>& tmat = scratch.tmat;
   parallel_for(nblk, threads, 1, [&](std::int64_t b) {
     const std::int64_t jb = b * nb, w = std::min(nb, n - jb);
     larft<T>(static_cast<int>(m - jb), static_cast<int>(w), a + jb * m + jb, static_cast<int>(m), tau + jb,
              tmat.data() + b * nb * nb, static_cast<int>(nb));
   });
-  std::vector<T> vcopy(M * static_cast<std::size_t>(std::min(nb, n)));
-  std::vector<T> work(static_cast<std::size_t>((n + panel) * nb));
+  std::vector<T>& vcopy = scratch.vcopy;
+  std::vector<T>& work = scratch.work;
   for (std::int64_t b = nblk - 1; b >= 0; --b) {
     const std::int64_t jb = b * nb, w = std::min(nb, n - jb), rows = m - jb;
     // V (rows x w) out of the way, then the block's own columns become [0; I; 0].
@@ -216,6 +226,7 @@ void run(const orthogonal_plan& p, const fill_target& target, std::uint64_t seed
   const std::int64_t m = p.m, n = p.n;
   const std::size_t mn = static_cast<std::size_t>(m) * static_cast<std::size_t>(n);
   std::vector<T> a(mn), tau(static_cast<std::size_t>(n)), sign(static_cast<std::size_t>(n)), scale(static_cast<std::size_t>(n));
+  form_q_scratch<T> scratch(m, n);
 
   const std::vector<std::int64_t> col_off = column_offsets(target);
   unsigned char* base = static_cast<unsigned char*>(target.data);
@@ -232,7 +243,7 @@ void run(const orthogonal_plan& p, const fill_target& target, std::uint64_t seed
     {
       std::lock_guard<std::mutex> lock(lapack_mutex());
       lapack_threads single(1);  // OpenBLAS single-threaded; form_q parallelizes (see there)
-      form_q<T>(a.data(), m, n, tau.data(), work_threads);
+      form_q<T>(a.data(), m, n, tau.data(), work_threads, scratch);
     }
     for (std::int64_t k = 0; k < n; ++k) scale[static_cast<std::size_t>(k)] = sign[static_cast<std::size_t>(k)] * g;
     store_block<T>(p, b, a.data(), scale.data(), base, row_stride, col_off, work_threads);
