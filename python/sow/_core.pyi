@@ -22,6 +22,11 @@ def fill(
 def check_dist(dtype: str, dist: str, params: tuple[float, ...], domain: int = 0) -> None:
     """The engine's checks of ``fill`` for ``dist(params)`` into ``dtype`` (parameters, their
     range for the dtype, the domain), touching no memory: ValueError as ``fill`` would raise."""
+def check_orthogonal(
+    addr: int, dtype: str, shape: tuple[int, ...], strides: tuple[int, ...], gain: float, blocks: int
+) -> None:
+    """Every check of an orthogonal call (sow::plan_orthogonal), nothing written; address 0 (a
+    meta tensor) is checked as if it were memory."""
 def check_orthogonal_gain(gain: float, dtype: str, name: str = "gain") -> None:
     """orthogonal's gain rule (sow::check_orthogonal_gain): ValueError naming ``name`` when
     ``gain`` is not finite or its values would overflow ``dtype``."""
