@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "layout.hpp"  // detail::prepare_for, detail::working_value (the values_of_words test hook)
+#include "bindings_common.hpp"
 #include "thread_pool.hpp"
 #include "sow/fill.hpp"
 #include "sow/key.hpp"
@@ -24,6 +25,11 @@ void sow_bind_init(py::module_& m);  // bindings_init.cpp: initializer formulas 
 
 namespace {
 
+using sow::bindings::make_target;
+#if defined(SOW_HAVE_CUDA)
+using sow::bindings::cuda_device_scope;
+#endif
+
 sow::dist make_dist(const std::string& kind, const std::vector<double>& p) {
   auto need = [&](std::size_t n) {
     if (p.size() != n)
@@ -37,18 +43,6 @@ sow::dist make_dist(const std::string& kind, const std::vector<double>& p) {
   throw std::invalid_argument("unknown distribution '" + kind + "'");
 }
 
-sow::fill_target make_target(std::uintptr_t addr, const std::string& dtype, const std::vector<std::int64_t>& shape,
-                             const std::vector<std::int64_t>& strides, const std::vector<std::int64_t>& global_shape,
-                             const std::vector<std::int64_t>& offsets) {
-  sow::fill_target t;
-  t.data = reinterpret_cast<void*>(addr);
-  t.type = sow::parse_dtype(dtype);
-  t.shape = shape;
-  t.strides = strides;
-  t.global_shape = global_shape;
-  t.offsets = offsets;
-  return t;
-}
 
 void fill(std::uintptr_t addr, const std::string& dtype, const std::vector<std::int64_t>& shape,
           const std::vector<std::int64_t>& strides, const std::vector<std::int64_t>& global_shape,
@@ -113,33 +107,6 @@ void check_layout(std::uintptr_t addr, std::int64_t item, const std::vector<std:
 }
 
 #if defined(SOW_HAVE_CUDA)
-// CUDA: `stream` is a cudaStream_t as an int (0 = legacy default stream), `device` the CUDA
-// ordinal the output lives on; the call switches to it for the launch and back.
-class cuda_device_scope {
- public:
-  explicit cuda_device_scope(int device) {
-    const int n = sow::cuda_device_count();
-    if (n == 0) return;  // the sow call validates its arguments, then reports "no CUDA device"
-    if (device < 0 || device >= n)
-      throw std::invalid_argument("CUDA device " + std::to_string(device) + " does not exist (" +
-                                  std::to_string(n) + " visible)");
-    prev_ = sow::cuda_current_device();
-    if (prev_ != device) sow::cuda_set_device(device);
-  }
-  ~cuda_device_scope() {
-    if (prev_ >= 0) {
-      try {
-        sow::cuda_set_device(prev_);
-      } catch (...) {
-      }
-    }
-  }
-  cuda_device_scope(const cuda_device_scope&) = delete;
-  cuda_device_scope& operator=(const cuda_device_scope&) = delete;
-
- private:
-  int prev_ = -1;
-};
 
 
 void fill_cuda(std::uintptr_t addr, const std::string& dtype, const std::vector<std::int64_t>& shape,

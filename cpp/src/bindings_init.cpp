@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "bindings_common.hpp"
 #include "sow/init.hpp"
 #if defined(SOW_HAVE_CUDA)
 #include "sow/cuda.hpp"
@@ -97,6 +98,14 @@ py::tuple init_dist(const std::string& name, const std::vector<std::int64_t>& gl
   return as_tuple(d);
 }
 
+sow::tensor_ref shard_ref(std::uintptr_t addr, const std::string& dtype, const std::vector<std::int64_t>& shape,
+                          const std::vector<std::int64_t>& strides, const std::vector<std::int64_t>& global_shape,
+                          const std::vector<std::int64_t>& offsets) {
+  sow::tensor_ref t(reinterpret_cast<void*>(addr), sow::parse_dtype(dtype), shape, strides);
+  t.shard(global_shape, offsets);
+  return t;
+}
+
 void zero_pattern(std::uintptr_t addr, const std::string& dtype, const std::vector<std::int64_t>& shape,
                   const std::vector<std::int64_t>& strides, const std::vector<std::int64_t>& global_shape,
                   const std::vector<std::int64_t>& offsets, double sparsity, std::uint64_t seed, std::uint64_t key) {
@@ -106,13 +115,6 @@ void zero_pattern(std::uintptr_t addr, const std::string& dtype, const std::vect
   sow::apply_sparse_zero_pattern(t, sparsity, seed, key);
 }
 
-sow::tensor_ref shard_ref(std::uintptr_t addr, const std::string& dtype, const std::vector<std::int64_t>& shape,
-                          const std::vector<std::int64_t>& strides, const std::vector<std::int64_t>& global_shape,
-                          const std::vector<std::int64_t>& offsets) {
-  sow::tensor_ref t(reinterpret_cast<void*>(addr), sow::parse_dtype(dtype), shape, strides);
-  t.shard(global_shape, offsets);
-  return t;
-}
 
 // eye / dirac of a host shard (zeros, then the ones inside the shard: O(shard) work).
 void eye(std::uintptr_t addr, const std::string& dtype, const std::vector<std::int64_t>& shape,
@@ -161,28 +163,10 @@ void sparse_cuda(std::uintptr_t addr, const std::string& dtype, const std::vecto
                  const std::vector<std::int64_t>& strides, const std::vector<std::int64_t>& global_shape,
                  const std::vector<std::int64_t>& offsets, double sparsity, double std, std::uint64_t seed,
                  std::uint64_t key, std::uintptr_t stream, int device) {
-  sow::fill_target t;
-  t.data = reinterpret_cast<void*>(addr);
-  t.type = sow::parse_dtype(dtype);
-  t.shape = shape;
-  t.strides = strides;
-  t.global_shape = global_shape;
-  t.offsets = offsets;
+  const sow::fill_target t = sow::bindings::make_target(addr, dtype, shape, strides, global_shape, offsets);
   py::gil_scoped_release release;
-  // The device switch of bindings.cpp's cuda_device_scope, for this one call.
-  const int n = sow::cuda_device_count();
-  if (n > 0 && (device < 0 || device >= n))
-    throw std::invalid_argument("CUDA device " + std::to_string(device) + " does not exist (" + std::to_string(n) +
-                                " visible)");
-  const int prev = n > 0 ? sow::cuda_current_device() : -1;
-  if (prev >= 0 && prev != device) sow::cuda_set_device(device);
-  try {
-    sow::sparse_cuda(t, sparsity, std, seed, key, reinterpret_cast<void*>(stream));
-  } catch (...) {
-    if (prev >= 0 && prev != device) sow::cuda_set_device(prev);
-    throw;
-  }
-  if (prev >= 0 && prev != device) sow::cuda_set_device(prev);
+  const sow::bindings::cuda_device_scope scope(device);
+  sow::sparse_cuda(t, sparsity, std, seed, key, reinterpret_cast<void*>(stream));
 }
 #endif
 
@@ -191,11 +175,7 @@ void sparse_cuda(std::uintptr_t addr, const std::string& dtype, const std::vecto
 void delta_orthogonal(std::uintptr_t addr, const std::string& dtype, const std::vector<std::int64_t>& shape,
                       const std::vector<std::int64_t>& strides, double scale, std::uint64_t seed, std::uint64_t key,
                       int threads) {
-  sow::fill_target t;
-  t.data = reinterpret_cast<void*>(addr);
-  t.type = sow::parse_dtype(dtype);
-  t.shape = shape;
-  t.strides = strides;
+  const sow::fill_target t = sow::bindings::make_target(addr, dtype, shape, strides, {}, {});
   py::gil_scoped_release release;
   sow::delta_orthogonal(t, scale, seed, key, threads);
 }

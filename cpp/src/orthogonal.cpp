@@ -289,15 +289,7 @@ void delta_orthogonal(const fill_target& target, double scale, std::uint64_t see
   const std::size_t nd = target.shape.size();
   if (nd < 3 || nd > 5)
     invalid("delta_orthogonal requires a 3D, 4D or 5D shape, got " + std::to_string(nd) + " dimensions");
-  detail::make_layout(target);  // shape, strides, shard bounds, 2^56
-  const bool sharded = !target.global_shape.empty() || !target.offsets.empty();
-  if (sharded)
-    for (std::size_t k = 0; k < nd; ++k)
-      if (target.global_shape[k] != target.shape[k] || target.offsets[k] != 0)
-        invalid("delta_orthogonal does not take a shard: every value depends on the whole matrix");
-  for (std::size_t k = 0; k < nd; ++k)
-    if (target.shape[k] == 0)
-      invalid("delta_orthogonal needs a non-empty tensor, got size 0 in dimension " + std::to_string(k));
+  check_whole_target(target, "delta_orthogonal");
   if (target.shape[nd - 1] < target.shape[nd - 2])
     invalid("delta_orthogonal needs shape[-1] >= shape[-2] (fan_in <= fan_out)");
   std::int64_t centre = 0;

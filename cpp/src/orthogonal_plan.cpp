@@ -32,20 +32,23 @@ void check_orthogonal_gain(double gain, dtype type, const char* name) {
             detail::repr(detail::dtype_max(type)) + (f64 ? "" : "; use dtype float64 for larger gains"));
 }
 
-orthogonal_plan plan_orthogonal(const fill_target& t, double gain, std::int64_t blocks, const char* gain_name) {
+void check_whole_target(const fill_target& t, const char* initializer) {
+  const std::string who(initializer);
+  detail::make_layout(t);  // shape, strides (no overlap, no zero stride), shard bounds, 2^56, pointer
   const std::size_t nd = t.shape.size();
-  if (nd < 2) invalid("orthogonal needs a tensor with 2 or more dimensions, got " + std::to_string(nd));
-  detail::make_layout(t);  // shape, strides, shard bounds, 2^56
   const bool sharded = !t.global_shape.empty() || !t.offsets.empty();
   if (sharded)
     for (std::size_t k = 0; k < nd; ++k)
       if (t.global_shape[k] != t.shape[k] || t.offsets[k] != 0)
-        invalid("orthogonal does not take a shard: every value depends on the whole matrix");
-  for (std::size_t k = 0; k < nd; ++k) {
-    if (t.shape[k] == 0) invalid("orthogonal needs a non-empty tensor, got size 0 in dimension " + std::to_string(k));
-    if (t.shape[k] > 1 && t.strides[k] == 0) invalid("out has a zero stride on a dimension of size > 1");
-  }
-  if (t.data == nullptr) invalid("out: null data pointer");
+        invalid(who + " does not take a shard: every value depends on the whole matrix");
+  for (std::size_t k = 0; k < nd; ++k)
+    if (t.shape[k] == 0) invalid(who + " needs a non-empty tensor, got size 0 in dimension " + std::to_string(k));
+}
+
+orthogonal_plan plan_orthogonal(const fill_target& t, double gain, std::int64_t blocks, const char* gain_name) {
+  const std::size_t nd = t.shape.size();
+  if (nd < 2) invalid("orthogonal needs a tensor with 2 or more dimensions, got " + std::to_string(nd));
+  check_whole_target(t, "orthogonal");
   check_orthogonal_gain(gain, t.type, gain_name);
   orthogonal_plan p;
   p.rows = t.shape[0];

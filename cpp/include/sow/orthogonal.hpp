@@ -46,6 +46,11 @@ struct orthogonal_plan {
 orthogonal_plan plan_orthogonal(const fill_target& target, double gain, std::int64_t blocks,
                                 const char* gain_name = "gain");
 
+/// The target checks orthogonal and delta_orthogonal share (std::invalid_argument naming
+/// `initializer`): make_layout's, no shard (global_shape/offsets empty or the whole tensor), no
+/// zero size.
+void check_whole_target(const fill_target& target, const char* initializer);
+
 /// Refuses (std::invalid_argument naming `name`) a gain that is not finite or whose values would
 /// overflow `type`: values are gain * q with |q| <= 1, so |gain| in the working precision
 /// (float32 for float32/float16/bfloat16, float64 for float64), enlarged by 2^-16 for q's
