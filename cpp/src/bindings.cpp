@@ -21,7 +21,8 @@
 
 namespace py = pybind11;
 
-void sow_bind_init(py::module_& m);  // bindings_init.cpp: initializer formulas (sow/init.hpp)
+void sow_bind_init(py::module_& m);      // bindings_init.cpp: initializer formulas (sow/init.hpp)
+void sow_register_plan(py::module_& m);  // register_plan.cpp: plans (sow/plan.hpp)
 
 namespace {
 
@@ -221,6 +222,7 @@ PYBIND11_MODULE(_core, m) {
   m.def("check_layout", &check_layout, py::arg("addr"), py::arg("item"), py::arg("shape"), py::arg("strides"));
   m.def("pool_workers", &sow::detail::pool_workers);
   sow_bind_init(m);
+  sow_register_plan(m);
   m.def("check_orthogonal", &check_orthogonal, py::arg("addr"), py::arg("dtype"), py::arg("shape"),
         py::arg("strides"), py::arg("gain"), py::arg("blocks"));
 #if defined(SOW_HAVE_LAPACK)

@@ -4,6 +4,7 @@
 #include "sow/fill.hpp"
 
 #include <algorithm>
+#include <cstdint>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -105,6 +106,90 @@ void fill(const fill_target& t, const dist& d, std::uint64_t seed, std::uint64_t
   auto split = [&](std::uint64_t k) {
     return k == nt ? total : static_cast<std::uint64_t>(static_cast<unsigned __int128>(total) * k / nt) / 64 * 64;
   };
+  detail::parallel_for(static_cast<std::int64_t>(nt), static_cast<int>(nt), [&](std::int64_t k) {
+    const auto u = static_cast<std::uint64_t>(k);
+    fill_range(L, t, p, s, kernel, split(u), split(u + 1));
+  });
+}
+
+void fill_many(std::span<const fill_request> requests, int threads) {
+  if (threads < 0) invalid("threads must be >= 0 (0 = all hardware threads), got " + std::to_string(threads));
+  struct job {
+    const fill_request* r;
+    prepared_dist p;
+    layout L;
+  };
+  std::vector<job> jobs;
+  jobs.reserve(requests.size());
+  std::uint64_t total_bytes = 0;
+  for (std::size_t i = 0; i < requests.size(); ++i) {
+    const fill_request& r = requests[i];
+    try {
+      job j{&r, detail::prepare_for(r.d, r.target.type, r.domain), make_layout(r.target)};
+      total_bytes += j.L.total() * itemsize(r.target.type);
+      if (j.L.total() != 0) jobs.push_back(std::move(j));
+    } catch (const std::invalid_argument& e) {
+      invalid("requests[" + std::to_string(i) + "]: " + e.what());
+    }
+  }
+  if (jobs.empty()) return;
+  // Pieces of about total/(4 * threads) bytes, at least 256 KiB (so a piece's kernel time dwarfs
+  // its claim, a few tens of ns) and whole multiples of 64 elements; a small tensor is one piece.
+  // Four pieces per thread let threads that finish early take over the remainder.
+  const int nt = detail::resolve_threads(threads);
+  const std::uint64_t piece_bytes = std::max<std::uint64_t>(256 << 10, total_bytes / (4 * static_cast<std::uint64_t>(nt)));
+  struct piece {
+    std::uint32_t job;
+    std::uint64_t begin, end;
+  };
+  std::vector<piece> pieces;
+  for (std::size_t j = 0; j < jobs.size(); ++j) {
+    const std::uint64_t n = jobs[j].L.total();
+    const std::uint64_t per = std::max<std::uint64_t>(64, piece_bytes / itemsize(jobs[j].r->target.type) / 64 * 64);
+    for (std::uint64_t b = 0; b < n; b += per)
+      pieces.push_back({static_cast<std::uint32_t>(j), b, std::min(n, b + per)});
+  }
+  const run_fn kernel = cpu::active_kernel();
+  auto run_piece = [&](std::int64_t k) {
+    const piece& pc = pieces[static_cast<std::size_t>(k)];
+    const job& j = jobs[pc.job];
+    fill_range(j.L, j.r->target, j.p, stream_id{j.r->seed, j.r->key, j.r->domain}, kernel, pc.begin, pc.end);
+  };
+  if (nt == 1 || total_bytes < (std::uint64_t{1} << 18)) {
+    for (std::size_t k = 0; k < pieces.size(); ++k) run_piece(static_cast<std::int64_t>(k));
+    return;
+  }
+  detail::parallel_for(static_cast<std::int64_t>(pieces.size()), nt, run_piece);
+}
+
+void fill_elements(const fill_target& target, const dist& d, std::uint64_t seed, std::uint64_t key,
+                   std::uint64_t first, std::uint64_t last, void* out, int threads) {
+  if (threads < 0) invalid("threads must be >= 0 (0 = all hardware threads), got " + std::to_string(threads));
+  const prepared_dist p = detail::prepare_for(d, target.type, 0);
+  // The elements as a C-contiguous tensor of target's shape whose element `first` is out[0]: only
+  // elements in [first, last) are ever addressed.
+  const std::size_t item = itemsize(target.type);
+  std::vector<std::int64_t> strides(target.shape.size());
+  std::int64_t acc = static_cast<std::int64_t>(item);
+  for (std::size_t k = target.shape.size(); k-- > 0;) {
+    strides[k] = acc;
+    acc *= std::max<std::int64_t>(target.shape[k], 1);
+  }
+  fill_target t = target;
+  t.strides = strides;
+  t.data = reinterpret_cast<void*>(reinterpret_cast<std::uintptr_t>(out) - first * item);
+  const layout L = make_layout(t, false);
+  if (first > last || last > L.total()) invalid("fill_elements: [first, last) outside the tensor");
+  if (first == last) return;
+  if (out == nullptr) invalid("out: null data pointer");
+  if (reinterpret_cast<std::uintptr_t>(out) % item != 0) invalid("out is not aligned to its item size");
+  const run_fn kernel = cpu::active_kernel();
+  const stream_id s{seed, key, 0};
+  const std::uint64_t n = last - first;
+  constexpr std::uint64_t min_per_thread = 1u << 16;
+  const std::uint64_t nt = std::max<std::uint64_t>(
+      1, std::min<std::uint64_t>(static_cast<std::uint64_t>(detail::resolve_threads(threads)), n / min_per_thread));
+  auto split = [&](std::uint64_t k) { return k == nt ? last : first + (n * k / nt) / 64 * 64; };
   detail::parallel_for(static_cast<std::int64_t>(nt), static_cast<int>(nt), [&](std::int64_t k) {
     const auto u = static_cast<std::uint64_t>(k);
     fill_range(L, t, p, s, kernel, split(u), split(u + 1));

@@ -527,11 +527,15 @@ void ones_(const tensor_ref& out) { run(out, dist::constant(1.0), 0, 0, 1); }
 
 void zeros_(const tensor_ref& out) { run(out, dist::constant(0.0), 0, 0, 1); }
 
-void eye_(const tensor_ref& out) {
+void check_eye(const tensor_ref& out) {
   check_global(out);
   const auto& g = out.global();
   if (g.size() != 2) fail("Only tensors with 2 dimensions are supported (shape " + py_tuple(g) + ")");
   check_target(out);
+}
+
+void eye_(const tensor_ref& out) {
+  check_eye(out);
   // all checks passed
   run(out, dist::constant(0.0), 0, 0, 1);
   if (local_count(out) == 0) return;
@@ -544,7 +548,7 @@ void eye_(const tensor_ref& out) {
   }
 }
 
-void dirac_(const tensor_ref& out, std::int64_t groups) {
+void check_dirac(const tensor_ref& out, std::int64_t groups) {
   check_global(out);
   const auto& g = out.global();
   if (g.size() < 3 || g.size() > 5)
@@ -552,7 +556,12 @@ void dirac_(const tensor_ref& out, std::int64_t groups) {
   positive_int(groups, "groups");
   if (g[0] % groups != 0) fail("dim 0 must be divisible by groups");
   check_target(out);
+}
+
+void dirac_(const tensor_ref& out, std::int64_t groups) {
+  check_dirac(out, groups);
   // all checks passed
+  const auto& g = out.global();
   run(out, dist::constant(0.0), 0, 0, 1);
   if (local_count(out) == 0) return;
   // The ones are (gi * per_group + d, d, centre...) for d < min_dim: only the groups whose rows
@@ -908,12 +917,24 @@ void apply_sparse_zero_pattern(const tensor_ref& out, double sparsity, std::uint
   write_zeros(out, s, z);
 }
 
-void sparse_(const tensor_ref& out, const rng& r, double sparsity, double std) {
+namespace {
+dist checked_sparse(const tensor_ref& out, double sparsity, double std) {
   check_global(out);
   const dist d = for_type(sparse_dist(out.global(), sparsity, std), out.type, "sparse", "std", std);
+  detail::prepare_for(d, out.type, 0);  // the engine's parameter checks
+  return d;
+}
+}  // namespace
+
+void check_sparse(const tensor_ref& out, double sparsity, double std) {
+  checked_sparse(out, sparsity, std);
+  check_sparse_shard(out, sparsity, 0, 0);
+}
+
+void sparse_(const tensor_ref& out, const rng& r, double sparsity, double std) {
+  const dist d = checked_sparse(out, sparsity, std);
   if (r.threads < 0) fail("threads must be >= 0 (0 = all hardware threads), got " + std::to_string(r.threads));
   const sparse_shard s = check_sparse_shard(out, sparsity, r.seed.value, r.key.value);
-  detail::prepare_for(d, out.type, 0);  // the engine's parameter checks
   // all checks passed
   sparse_zeros z = prepare_zeros(s, {});  // every allocation before the first write
   run(out, d, r.seed.value, r.key.value, r.threads);

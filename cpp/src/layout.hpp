@@ -130,9 +130,10 @@ inline void check_memory(const void* data, std::int64_t item, std::span<const st
   }
 }
 
-/// Validates the shape/strides/shard of `t` and its memory (check_memory), std::invalid_argument,
-/// and merges its dimensions.
-inline layout make_layout(const fill_target& t) {
+/// Validates the shape/strides/shard of `t` and its memory (check_memory; skipped with
+/// check_mem = false, for fill_elements' virtual base that only a given range is written through),
+/// std::invalid_argument, and merges its dimensions.
+inline layout make_layout(const fill_target& t, bool check_mem = true) {
   const std::size_t nd = t.shape.size();
   const std::int64_t item = static_cast<std::int64_t>(itemsize(t.type));
   if (t.strides.size() != nd) invalid("strides must have one entry per dimension");
@@ -154,7 +155,7 @@ inline layout make_layout(const fill_target& t) {
               ") lies outside the global size " + std::to_string(gshape[k]));
     local *= static_cast<std::uint64_t>(n);  // <= 2^56 (check_sizes)
   }
-  check_memory(t.data, item, t.shape, t.strides);
+  if (check_mem) check_memory(t.data, item, t.shape, t.strides);
   layout L;
   L.rows = 0;
   if (local == 0) return L;

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "layout.hpp"
+#include "plan_backend.hpp"
 #include "thread_pool.hpp"
 #include "sow/detail/householder.hpp"
 #include "sow/round.hpp"
@@ -287,19 +288,7 @@ void orthogonal(const fill_target& target, double gain, std::uint64_t seed, std:
 // which allocate nothing. A failed allocation therefore leaves `target` untouched.
 void delta_orthogonal(const fill_target& target, double scale, std::uint64_t seed, std::uint64_t key, int threads) {
   const std::size_t nd = target.shape.size();
-  if (nd < 3 || nd > 5)
-    invalid("delta_orthogonal requires a 3D, 4D or 5D shape, got " + std::to_string(nd) + " dimensions");
-  check_whole_target(target, "delta_orthogonal");
-  if (target.shape[nd - 1] < target.shape[nd - 2])
-    invalid("delta_orthogonal needs shape[-1] >= shape[-2] (fan_in <= fan_out)");
-  std::int64_t centre = 0;
-  for (std::size_t k = 0; k + 2 < nd; ++k) centre += (target.shape[k] - 1) / 2 * target.strides[k];
-  fill_target tap;
-  tap.data = static_cast<unsigned char*>(target.data) + centre;
-  tap.type = target.type;
-  tap.shape = target.shape.subspan(nd - 2);
-  tap.strides = target.strides.subspan(nd - 2);
-  plan_orthogonal(tap, scale, 1, "scale");  // the tap's checks: pointer, strides, scale's range
+  const fill_target tap = delta_orthogonal_tap(target, scale);
   resolve_threads(threads);
   // all checks passed
   orthogonal(tap, scale, seed, key, 1, threads);
@@ -334,5 +323,19 @@ std::string lapack_info() {
   return "LAPACK";
 #endif
 }
+
+namespace {
+// Plans (sow/plan.hpp) reach orthogonal through this registration, made when this file is linked.
+const bool registered = [] {
+  detail::set_orthogonal_backend({
+      [](const fill_target& t, double gain, std::uint64_t seed, std::uint64_t key, std::int64_t blocks, int threads) {
+        orthogonal(t, gain, seed, key, blocks, threads);
+      },
+      [](const fill_target& t, double scale, std::uint64_t seed, std::uint64_t key, int threads) {
+        delta_orthogonal(t, scale, seed, key, threads);
+      }});
+  return true;
+}();
+}  // namespace
 
 }  // namespace sow

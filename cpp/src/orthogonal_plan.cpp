@@ -45,6 +45,24 @@ void check_whole_target(const fill_target& t, const char* initializer) {
     if (t.shape[k] == 0) invalid(who + " needs a non-empty tensor, got size 0 in dimension " + std::to_string(k));
 }
 
+fill_target delta_orthogonal_tap(const fill_target& target, double scale) {
+  const std::size_t nd = target.shape.size();
+  if (nd < 3 || nd > 5)
+    invalid("delta_orthogonal requires a 3D, 4D or 5D shape, got " + std::to_string(nd) + " dimensions");
+  check_whole_target(target, "delta_orthogonal");
+  if (target.shape[nd - 1] < target.shape[nd - 2])
+    invalid("delta_orthogonal needs shape[-1] >= shape[-2] (fan_in <= fan_out)");
+  std::int64_t centre = 0;
+  for (std::size_t k = 0; k + 2 < nd; ++k) centre += (target.shape[k] - 1) / 2 * target.strides[k];
+  fill_target tap;
+  tap.data = static_cast<unsigned char*>(target.data) + centre;
+  tap.type = target.type;
+  tap.shape = target.shape.subspan(nd - 2);
+  tap.strides = target.strides.subspan(nd - 2);
+  plan_orthogonal(tap, scale, 1, "scale");  // the tap's checks: pointer, strides, scale's range
+  return tap;
+}
+
 orthogonal_plan plan_orthogonal(const fill_target& t, double gain, std::int64_t blocks, const char* gain_name) {
   const std::size_t nd = t.shape.size();
   if (nd < 2) invalid("orthogonal needs a tensor with 2 or more dimensions, got " + std::to_string(nd));

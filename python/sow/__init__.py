@@ -39,6 +39,7 @@ from typing import Final
 from ._fans import calculate_fan_in_and_fan_out, calculate_gain
 from ._batch import Spec, init_batch
 from ._torch_rules import InferenceTensorError
+from .plan import ItemReport, Plan
 from .generator import Generator
 from .init import (
     constant,
@@ -113,7 +114,7 @@ __all__ = [
     "STREAM_FORMAT",
     "Generator",
     "Spec", "init_batch", "cuda_available",
-    "InferenceTensorError",
+    "InferenceTensorError", "Plan", "ItemReport",
     "key_hash",
     "calculate_gain",
     "calculate_fan_in_and_fan_out",

@@ -122,6 +122,8 @@ def init_batch(
     dt = parse_dtype(dtype)
     if isinstance(items, (str, bytes)) or not isinstance(items, Sequence):
         raise TypeError(f"items must be a sequence of (array, spec, key), got {type(items).__name__}")
+    if dev is None and not any(_is_cuda_item(item) for item in items):
+        return _host_plan(items, s, dt)
     plans: list[tuple[int, Any, int, str, tuple[float, ...], int]] = []
     later: list[tuple[int, Any, Spec, Any]] = []
     results: list[Any] = [None] * len(items)
@@ -200,3 +202,43 @@ def _takes_stream(fn: Any) -> bool:
 
 def _is_cuda(arr: Any) -> bool:
     return not isinstance(arr, np.ndarray) and check_out(arr).device is not None
+
+
+def _is_cuda_item(item: Any) -> bool:
+    arr = item[0] if isinstance(item, (tuple, list)) and len(item) == 3 else None
+    if arr is None or isinstance(arr, (np.ndarray, int, np.integer, tuple, list)):
+        return False
+    try:
+        return check_out(arr).device is not None
+    except (TypeError, ValueError):
+        return False  # reported with its index by the host plan
+
+
+#: Keyword arguments of the single calls that are not spec parameters of a plan item.
+_PLACEMENT: Final = ("global_shape", "shard", "threads", "stream")
+
+
+def _host_plan(items: Sequence[Any], seed: int, dtype: str) -> list[Any]:
+    """Host memory only: one sow.Plan (C++ validates every item, then one parallel pass)."""
+    from ._validate import check_threads
+    from .plan import Plan
+
+    plan = Plan(seed)
+    for i, item in enumerate(items):
+        if not isinstance(item, (tuple, list)) or len(item) != 3:
+            raise TypeError(f"items[{i}] must be a triple (array, spec, key), got {item!r}")
+        arr, spec_in, key = item
+        spec = _as_spec(spec_in, i)
+        if isinstance(arr, (int, np.integer, tuple, list)) and not isinstance(arr, bool):
+            arr = np.empty(check_shape(arr, f"items[{i}] shape"), dtype=numpy_dtype(dtype))
+        params = {k: v for k, v in spec.params.items() if k not in _PLACEMENT}
+        place = {k: spec.params[k] for k in ("global_shape", "shard") if k in spec.params}
+        if "threads" in spec.params:  # values never depend on it; the plan uses every thread
+            try:
+                check_threads(spec.params["threads"])
+            except (TypeError, ValueError) as e:
+                raise type(e)(f"items[{i}] ({spec!r}): {e}") from None
+        if "stream" in spec.params and spec.params["stream"] is not None:
+            raise ValueError(f"items[{i}] ({spec!r}): stream= applies to CUDA outputs")
+        plan.add(arr, (spec.name, params), key=key, name=f"{spec!r}", **place)
+    return plan.execute()

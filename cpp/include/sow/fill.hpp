@@ -48,6 +48,26 @@ void fill(const fill_target& target, const dist& d, std::uint64_t seed, std::uin
 /// `origin` makes the range errors name the initializer's own parameter (e.g. xavier's gain).
 void check_dist(const dist& d, dtype type, std::uint32_t domain = 0, const dist_origin& origin = {});
 
+/// One fill of fill_many: a target and what fill() would write there.
+struct fill_request {
+  fill_target target;
+  dist d;
+  std::uint64_t seed = 0, key = 0;
+  std::uint32_t domain = 0;
+};
+
+/// Every request, as fill() would do them one by one, but in ONE parallel pass over the library's
+/// thread pool, split by bytes across all requests (a plan of thousands of small tensors pays no
+/// per-tensor thread start). Validates every request first (std::invalid_argument "requests[i]:
+/// ..."); nothing is written then.
+void fill_many(std::span<const fill_request> requests, int threads = 0);
+
+/// Writes local elements [first, last) (row-major over `target.shape`) of fill(target, d, ...) to
+/// `out`, C-contiguous (`last - first` elements of target.type); target.data and target.strides
+/// are ignored. For streaming a tensor's bytes piece by piece (sow::write_range).
+void fill_elements(const fill_target& target, const dist& d, std::uint64_t seed, std::uint64_t key,
+                   std::uint64_t first, std::uint64_t last, void* out, int threads = 0);
+
 /// Raw stream words start .. start+count-1 of stream (seed, key, domain).
 void stream_words(std::uint64_t seed, std::uint64_t key, std::uint32_t domain, std::uint64_t start,
                   std::size_t count, std::uint32_t* out);

@@ -232,6 +232,12 @@ void eye_(const tensor_ref& out);
 /// Example: `sow::dirac_({w, {16, 16, 3, 3}});`
 void dirac_(const tensor_ref& out, std::int64_t groups = 1);
 
+/// The checks eye_, dirac_ and sparse_ make before their first write, writing nothing
+/// (std::invalid_argument as they throw it): what a plan validates (sow/plan.hpp).
+void check_eye(const tensor_ref& out);
+void check_dirac(const tensor_ref& out, std::int64_t groups = 1);
+void check_sparse(const tensor_ref& out, double sparsity, double std = 0.01);
+
 /// Xavier/Glorot uniform (torch xavier_uniform_): U(-B, B), std = gain·sqrt(2/(fan_in+fan_out)),
 /// B = sqrt(3)·std. Default gain = 1 (>= 0).
 /// Example: `sow::xavier_uniform_({w, {1024, 512}}, {.seed = 0, .key = "layers.0.attn.w"});`

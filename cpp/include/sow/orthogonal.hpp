@@ -51,6 +51,11 @@ orthogonal_plan plan_orthogonal(const fill_target& target, double gain, std::int
 /// zero size.
 void check_whole_target(const fill_target& target, const char* initializer);
 
+/// Every check of delta_orthogonal(target, scale, ...) (3-5 dimensions, shape[-1] >= shape[-2],
+/// check_whole_target, the tap's orthogonal checks with `scale` named); returns the centre tap, a
+/// 2-D view of `target` whose spans point into target's shape and strides.
+fill_target delta_orthogonal_tap(const fill_target& target, double scale);
+
 /// Refuses (std::invalid_argument naming `name`) a gain that is not finite or whose values would
 /// overflow `type`: values are gain * q with |q| <= 1, so |gain| in the working precision
 /// (float32 for float32/float16/bfloat16, float64 for float64), enlarged by 2^-16 for q's

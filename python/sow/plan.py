@@ -1,0 +1,247 @@
+"""``sow.Plan``: many tensors initialized by one call into the C++ engine (``sow/plan.hpp``).
+
+::
+
+    plan = sow.Plan(seed=0)
+    for name, p in model.named_parameters():
+        plan.add(p, spec_for(name), key=name)
+    plan.validate()        # every check of every item, nothing written
+    plan.execute()         # one parallel pass over all elementwise items, then the others
+
+Every item gets exactly the values of the single in-place call ``sow.<name>_(out, **params,
+seed=seed, key=key, global_shape=..., shard=...)``; a plan is only faster (no per-tensor thread
+start, no per-tensor Python round trip). Items are checked in Python for their *types* (TypeError
+naming the item and parameter); every *value* is checked once, in C++ (ValueError
+``items[i] (name): ...``). Nothing is written unless the whole plan is valid.
+
+Targets: host memory (NumPy arrays, torch CPU tensors, DLPack CPU exporters), torch meta tensors
+(validated, never written, as torch.nn.init is a no-op on meta), and *buffer* items
+(:meth:`Plan.add_buffer`): no memory, their C-contiguous bytes produced range by range with
+:meth:`Plan.write_range` (for streaming checkpoints).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+import numpy as np
+
+from . import _core, _torch_rules
+from ._dtypes import parse_dtype
+from ._out import check_out
+from ._shard import parse_shard
+from ._validate import check_key, check_seed, check_shape, check_threads, is_int
+
+__all__ = ["Plan", "ItemReport", "INITIALIZERS"]
+
+#: Every initializer a spec may name, with its parameters (name, kind, default, required): the
+#: table of the C++ plan (sow::init_names), read from there.
+INITIALIZERS: Final = {d["name"]: d for d in _core.init_table()}
+
+
+@dataclass(frozen=True)
+class ItemReport:
+    """What :meth:`Plan.validate` found an item to be: its name, the distribution or operation it
+    resolved to (e.g. ``"uniform(a=-0.0625, b=0.0625)"`` for a kaiming_uniform), and its bytes."""
+
+    name: str
+    spec: str
+    bytes: int
+
+
+def _spec_parts(spec: Any, where: str) -> tuple[str, dict[str, Any]]:
+    from ._batch import Spec
+
+    if isinstance(spec, Spec):
+        return spec.name, dict(spec.params)
+    if isinstance(spec, str):
+        return spec, {}
+    if isinstance(spec, (tuple, list)) and len(spec) == 2 and isinstance(spec[0], str) \
+            and isinstance(spec[1], Mapping):
+        return spec[0], dict(spec[1])
+    raise TypeError(
+        f"{where}: the spec must be a sow.Spec, a name, or a pair (name, {{params}}), got {spec!r}"
+    )
+
+
+def _param(value: Any, kind: str, where: str) -> Any:
+    """Type check and conversion of one spec parameter (the value check is the C++ one)."""
+    if kind == "str":
+        if not isinstance(value, str):
+            raise TypeError(f"{where} must be a str, got {type(value).__name__} {value!r}")
+        return value
+    if kind == "int":
+        if not is_int(value):
+            raise TypeError(f"{where} must be an int, got {type(value).__name__} {value!r}")
+        v = int(value)
+        if not -(1 << 63) <= v < (1 << 63):
+            raise ValueError(f"{where} = {v} does not fit in 64 bits")
+        return v
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{where} must be a real number, got {type(value).__name__} {value!r}")
+    try:
+        return float(value)
+    except OverflowError:
+        raise ValueError(f"{where} must be finite, got {value!r}") from None
+
+
+class Plan:
+    """Many tensors, one seed, one call. See the module docstring."""
+
+    def __init__(self, seed: int) -> None:
+        self._seed = check_seed(seed)
+        self._core = _core.Plan(self._seed)
+        self._names: list[str] = []
+        self._outs: list[Any] = []  # the outputs, kept alive (and returned) in order
+        self._writes: list[bool] = []
+
+    @property
+    def seed(self) -> int:
+        return self._seed
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def _item_args(self, i: int, name: Any, spec: Any, key: Any) -> tuple[str, str, dict[str, Any], int]:
+        label = f"items[{i}]"
+        if name is not None and not isinstance(name, str):
+            raise TypeError(f"{label}: name must be a str, got {name!r}")
+        nm = name if name is not None else (key if isinstance(key, str) else "")
+        init, params = _spec_parts(spec, label)
+        table = INITIALIZERS.get(init)
+        if table is None:
+            raise ValueError(f"{label}: unknown initializer {init!r} (one of {', '.join(INITIALIZERS)})")
+        kinds = {p[0]: p[1] for p in table["params"]}
+        clean: dict[str, Any] = {}
+        for k, v in params.items():
+            if k not in kinds:
+                raise TypeError(
+                    f"{label}: {init} has no parameter {k!r} (its parameters: "
+                    f"{', '.join(kinds) or 'none'})"
+                )
+            if v is None and k in ("fan_in", "fan_out"):
+                continue
+            clean[k] = _param(v, kinds[k], f"{label}: {k}")
+        try:
+            k = check_key(key)
+        except (TypeError, ValueError) as e:
+            raise type(e)(f"{label}: {e}") from None
+        return nm, init, clean, k
+
+    def add(self, out: Any, spec: Any, *, key: Any = 0, name: str | None = None,
+            global_shape: Any = None, shard: Any = None,
+            index: Sequence[Sequence[int] | None] | None = None) -> int:
+        """Add ``out`` (host memory or a torch meta tensor) filled with ``spec``; returns the item's
+        index. ``spec``: ``sow.Spec(name, **params)``, ``(name, {params})`` or a bare name.
+        ``global_shape``/``shard`` as for the in-place functions; ``index`` (one entry per
+        dimension, None or a strictly increasing list of global indices) places a non-contiguous
+        shard, e.g. torch's ``_StridedShard`` rows. ``name`` (default: ``key`` when it is a str)
+        is used in messages."""
+        i = len(self._names)
+        nm, init, params, k = self._item_args(i, name, spec, key)
+        try:
+            buf = check_out(out)
+            if _torch_rules.is_torch_tensor(out) and not buf.meta:
+                _torch_rules.check_writable(out)
+        except (TypeError, ValueError) as e:
+            raise type(e)(f"items[{i}]: {e}") from None
+        if buf.device is not None:
+            raise ValueError(f"items[{i}]: a Plan fills host memory; {type(out).__name__} is on "
+                             f"cuda:{buf.device} (use sow.init_batch for CUDA tensors)")
+        gshape, offsets = self._placement(i, buf.shape, global_shape, shard, index)
+        idx = self._index(i, index, len(buf.shape))
+        if init.startswith("kaiming") and 0 in gshape:
+            warnings.warn("Initializing zero-element tensors is a no-op", UserWarning, stacklevel=2)
+        where = "none" if buf.meta else "host"
+        self._core.add(nm, where, buf.addr, buf.dtype, buf.shape, buf.strides, 0, gshape, offsets,
+                       idx, init, params, k)
+        self._names.append(nm)
+        self._outs.append(out)
+        self._writes.append(not buf.meta)
+        return i
+
+    def add_buffer(self, shape: Any, dtype: Any, spec: Any, *, key: Any = 0, name: str | None = None,
+                   offset: int = 0, global_shape: Any = None, shard: Any = None) -> int:
+        """Add an item without memory whose C-contiguous bytes start at byte ``offset`` of an
+        output (e.g. a file); :meth:`write_range` produces them. Elementwise, eye and dirac specs."""
+        i = len(self._names)
+        nm, init, params, k = self._item_args(i, name, spec, key)
+        sizes = check_shape(shape, f"items[{i}] shape")
+        dt = parse_dtype(dtype)
+        if not is_int(offset) or offset < 0:
+            raise TypeError(f"items[{i}]: offset must be an int >= 0, got {offset!r}")
+        gshape, offsets = self._placement(i, sizes, global_shape, shard, None)
+        self._core.add(nm, "buffer", 0, dt, sizes, (), int(offset), gshape, offsets, [], init,
+                       params, k)
+        self._names.append(nm)
+        self._outs.append(None)
+        self._writes.append(False)
+        return i
+
+    @staticmethod
+    def _placement(i: int, sizes: tuple[int, ...], global_shape: Any, shard: Any,
+                   index: Any) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        if global_shape is None:
+            if shard is not None:
+                raise ValueError(f"items[{i}]: global_shape is required when shard is given")
+            if index is not None:
+                raise ValueError(f"items[{i}]: global_shape is required when index is given")
+            return (), ()
+        gshape = check_shape(global_shape, f"items[{i}] global_shape")
+        if shard is None:
+            return gshape, ()
+        offsets, ssizes = parse_shard(shard, gshape)
+        if ssizes != sizes:
+            raise ValueError(f"items[{i}]: out.shape {sizes} does not match the shard's sizes "
+                             f"{ssizes} (global_shape {gshape})")
+        return gshape, offsets
+
+    @staticmethod
+    def _index(i: int, index: Any, nd: int) -> list[list[int]]:
+        if index is None:
+            return []
+        if not isinstance(index, Sequence) or len(index) != nd:
+            raise TypeError(f"items[{i}]: index must be a sequence with one entry per dimension")
+        out = []
+        for d, ix in enumerate(index):
+            if ix is None:
+                out.append([])
+                continue
+            arr = np.asarray(ix)
+            if arr.ndim != 1 or not (arr.size == 0 or np.issubdtype(arr.dtype, np.integer)):
+                raise TypeError(f"items[{i}]: index[{d}] must be a sequence of ints")
+            out.append([int(v) for v in arr])
+        return out
+
+    def validate(self) -> list[ItemReport]:
+        """Every check of every item (ValueError ``items[i] (name): ...``); writes nothing."""
+        return [ItemReport(n, s, b) for n, (s, b) in zip(self._names, self._core.validate())]
+
+    def execute(self, threads: int | None = None) -> list[Any]:
+        """Validate, then write every host item; returns the outputs in order (meta items are
+        returned unwritten, buffer items as None)."""
+        self._core.execute(check_threads(threads))
+        for out, writes in zip(self._outs, self._writes):
+            if writes:
+                _torch_rules.bump_version(out)
+        return list(self._outs)
+
+    def write_range(self, item: int, begin: int, end: int, out: Any,
+                    threads: int | None = None) -> None:
+        """Write bytes ``[begin, end)`` of buffer item ``item`` into ``out`` (a writable buffer of
+        at least ``end - begin`` bytes: bytearray, memoryview, mmap, NumPy uint8 array)."""
+        if not is_int(item) or not is_int(begin) or not is_int(end):
+            raise TypeError("item, begin and end must be ints")
+        view = memoryview(out)
+        if view.readonly:
+            raise ValueError("out is read-only")
+        if not view.contiguous:
+            raise ValueError("out must be a contiguous buffer")
+        if view.nbytes < end - begin:
+            raise ValueError(f"out has {view.nbytes} bytes; the range needs {end - begin}")
+        arr = np.frombuffer(view.cast("B"), dtype=np.uint8)
+        addr = arr.__array_interface__["data"][0] if arr.size else 0
+        self._core.write_range(int(item), int(begin), int(end), addr, check_threads(threads))
