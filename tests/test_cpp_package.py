@@ -90,7 +90,18 @@ def expected_tensors(seed: int) -> dict[str, np.ndarray]:
         out[f"head.w@rank{rank}"] = part
     out["embed.w@bfloat16"] = sow.trunc_normal((vocab, d), 0.0, 0.02, -0.04, 0.04, key="embed.w", dtype="bfloat16", **kw)
     out["out.w@c_abi"] = sow.xavier_uniform((10, d), key="out.w", **kw)
+    out["proj.w@c_plan"] = sow.kaiming_uniform((4 * d, d), 2.23606797749979, key="proj.w", **kw)
+    out["proj.b@c_plan"] = sow.zeros((4 * d,))
+    out["emb.w@c_plan"] = sow.normal((100, d), 0.0, 0.02, key="emb.w", dtype="bfloat16", **kw)
     return out
+
+
+def _plan_error() -> str:
+    """The message of examples/cpp/c_abi.c's bad plan, through sow.Plan."""
+    plan = sow.Plan(seed=0)
+    plan.add(np.zeros((2, 3), np.float32), "uniform", key=1, name="w")
+    plan.add(np.zeros((2, 3), np.float32), ("sparse", {"sparsity": 1.5}), key=2, name="v")
+    return _python_error(plan.execute)
 
 
 def _python_error(fn) -> str:
@@ -114,6 +125,8 @@ def _check_output(stdout: str, seed: int) -> None:
     errors = {k: v for x in lines for k, v in x.items() if k.endswith("_error")}
     assert errors["c_abi_error"]["status"] == 1  # SOW_INVALID_ARGUMENT
     assert errors["c_abi_error"]["message"] == _python_error(lambda: sow.xavier_uniform((2, 3), -1.0, seed=0))
+    assert errors["c_plan_error"]["status"] == 1  # SOW_INVALID_ARGUMENT, and nothing written (-1)
+    assert errors["c_plan_error"]["message"] == _plan_error()
     assert errors["cpp_error"] == _python_error(lambda: sow.kaiming_uniform((3, 4), 0.0, "fan_avg", seed=seed))
 
 

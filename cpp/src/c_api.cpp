@@ -10,6 +10,7 @@
 
 #include "sow/config.hpp"
 #include "sow/init.hpp"
+#include "sow/plan.hpp"
 
 namespace {
 
@@ -204,6 +205,71 @@ sow_status sow_calculate_fan_in_and_fan_out(const int64_t* shape, int ndim, cons
                                                      str(layout, "torch"));
     *fan_in_out = r.first;
     *fan_out_out = r.second;
+  });
+}
+
+struct sow_plan {
+  sow::plan p;
+};
+
+sow_status sow_plan_create(uint64_t seed, sow_plan** plan_out) {
+  return guard([&] {
+    if (!plan_out) throw std::invalid_argument("plan_out must not be NULL");
+    *plan_out = new sow_plan{sow::plan(seed)};
+  });
+}
+
+void sow_plan_destroy(sow_plan* plan) { delete plan; }
+
+sow_status sow_plan_add(sow_plan* plan, const sow_plan_item* item, size_t* index_out) {
+  return guard([&] {
+    if (!plan || !item) throw std::invalid_argument("plan and item must not be NULL");
+    const std::string where = "items[" + std::to_string(plan->p.size()) + "]";
+    try {
+      const sow::tensor_ref t = tensor(item->data, item->dtype, item->shape, item->strides_or_null, item->ndim,
+                                       item->shard_or_null);
+      sow::plan_item it;
+      it.name = item->name ? item->name : "";
+      it.target = sow::plan_target::host(t.data, t.type, t.shape, t.strides);
+      it.where.global_shape = t.global_shape;
+      it.where.offsets = t.offsets;
+      if (item->index_or_null) {
+        it.where.index.resize(t.shape.size());
+        for (std::size_t d = 0; d < t.shape.size(); ++d)
+          if (item->index_or_null[d])
+            it.where.index[d].assign(item->index_or_null[d], item->index_or_null[d] + t.shape[d]);
+      }
+      if (!item->init) throw std::invalid_argument("init must not be NULL");
+      it.spec = sow::init_spec(item->init);
+      if (item->nparams > 0 && !item->params) throw std::invalid_argument("params is NULL");
+      for (std::size_t k = 0; k < item->nparams; ++k) {
+        const sow_param& q = item->params[k];
+        if (!q.name) throw std::invalid_argument("params[" + std::to_string(k) + "].name is NULL");
+        if (q.kind == SOW_PARAM_REAL) it.spec.params.emplace_back(q.name, q.real);
+        else if (q.kind == SOW_PARAM_INT) it.spec.params.emplace_back(q.name, q.integer);
+        else if (q.kind == SOW_PARAM_STRING && q.string) it.spec.params.emplace_back(q.name, std::string(q.string));
+        else throw std::invalid_argument("params[" + std::to_string(k) + "] (" + q.name + "): bad kind or NULL string");
+      }
+      it.key = item->key;
+      const std::size_t i = plan->p.add(std::move(it));
+      if (index_out) *index_out = i;
+    } catch (const std::invalid_argument& e) {
+      throw std::invalid_argument(where + ": " + e.what());
+    }
+  });
+}
+
+sow_status sow_plan_validate(const sow_plan* plan) {
+  return guard([&] {
+    if (!plan) throw std::invalid_argument("plan must not be NULL");
+    (void)sow::validate(plan->p);
+  });
+}
+
+sow_status sow_plan_execute(const sow_plan* plan, int threads) {
+  return guard([&] {
+    if (!plan) throw std::invalid_argument("plan must not be NULL");
+    sow::execute(plan->p, threads);
   });
 }
 

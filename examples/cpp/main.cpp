@@ -19,6 +19,8 @@
 
 extern "C" int init_with_c_abi(float* out, std::int64_t rows, std::int64_t cols, const char* name, std::uint64_t seed);
 extern "C" int c_abi_error_demo(char* msg, std::size_t size);
+extern "C" int init_with_c_plan(float* w, float* b, std::uint16_t* emb, std::int64_t d, std::uint64_t seed);
+extern "C" int c_plan_error_demo(char* msg, std::size_t size);
 
 namespace {
 
@@ -116,7 +118,20 @@ int main(int argc, char** argv) {
   if (init_with_c_abi(out.data(), 10, d, "out.w", seed) != 0) return 1;
   report("out.w@c_abi", "out.w", {10, d}, "float32", out.data(), out.size(), 4);
 
+  // A plan through the C ABI: three tensors, one call.
+  std::vector<float> pw(static_cast<std::size_t>(4 * d * d)), pb(static_cast<std::size_t>(4 * d));
+  std::vector<std::uint16_t> pe(static_cast<std::size_t>(100 * d));
+  if (init_with_c_plan(pw.data(), pb.data(), pe.data(), d, seed) != 0) return 1;
+  report("proj.w@c_plan", "proj.w", {4 * d, d}, "float32", pw.data(), pw.size(), 4);
+  report("proj.b@c_plan", "", {4 * d}, "float32", pb.data(), pb.size(), 4);
+  report("emb.w@c_plan", "emb.w", {100, d}, "bfloat16", pe.data(), pe.size(), 2);
+
   // Errors: exceptions in C++, status + message in C; the messages are Python's.
+  {
+    char pmsg[512];
+    const int pstatus = c_plan_error_demo(pmsg, sizeof pmsg);
+    std::printf("{\"c_plan_error\": {\"status\": %d, \"message\": %s}}\n", pstatus, json_str(pmsg).c_str());
+  }
   char msg[512];
   const int status = c_abi_error_demo(msg, sizeof msg);
   std::printf("{\"c_abi_error\": {\"status\": %d, \"message\": %s}}\n", status, json_str(msg).c_str());

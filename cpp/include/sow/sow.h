@@ -117,6 +117,57 @@ sow_status sow_calculate_gain(const char* nonlinearity, const double* param_or_n
 sow_status sow_calculate_fan_in_and_fan_out(const int64_t* shape, int ndim, const char* layout, int64_t* fan_in_out,
                                             int64_t* fan_out_out);
 
+/* Plans (sow/plan.hpp): many tensors validated together, then written in one call.
+ *
+ *   sow_plan* p;
+ *   sow_plan_create(seed, &p);
+ *   sow_param std = {"std", SOW_PARAM_REAL, 0.02, 0, NULL};
+ *   sow_plan_item it = {"layers.0.w", w, SOW_BFLOAT16, shape, NULL, 2, NULL, NULL, "normal", &std, 1,
+ *                       sow_key_hash("layers.0.w", 10)};
+ *   sow_plan_add(p, &it, NULL);            // ... every tensor of the model
+ *   if (sow_plan_execute(p, 0) != SOW_OK)  // validates every item first: nothing written on error
+ *     fprintf(stderr, "%s\n", sow_last_error());  // "items[3] (layers.1.w): ..."
+ *   sow_plan_destroy(p);
+ *
+ * sow_plan_add copies everything it is given except `data`; it checks nothing (validate and
+ * execute do, naming the item). A plan may be used from one thread at a time. */
+typedef struct sow_plan sow_plan;
+
+enum { SOW_PARAM_REAL = 0, SOW_PARAM_INT = 1, SOW_PARAM_STRING = 2 };
+
+/* One parameter of an initializer, by torch's name ("std", "gain", "mode", ...). */
+typedef struct sow_param {
+  const char* name;
+  int kind; /* SOW_PARAM_REAL | SOW_PARAM_INT | SOW_PARAM_STRING */
+  double real;
+  int64_t integer;
+  const char* string;
+} sow_param;
+
+typedef struct sow_plan_item {
+  const char* name; /* used in messages; NULL = "" */
+  void* data;
+  int dtype;
+  const int64_t* shape;
+  const int64_t* strides_or_null; /* bytes */
+  int ndim;
+  const sow_shard* shard_or_null;
+  const int64_t* const* index_or_null; /* NULL, or ndim pointers: NULL or shape[d] global indices */
+  const char* init;                    /* initializer name: "normal", "kaiming_uniform", "eye", ... */
+  const sow_param* params;
+  size_t nparams;
+  uint64_t key;
+} sow_plan_item;
+
+sow_status sow_plan_create(uint64_t seed, sow_plan** plan_out);
+void sow_plan_destroy(sow_plan* plan);
+/* Appends an item; *index_out (if not NULL) is its position, as named in messages ("items[i]"). */
+sow_status sow_plan_add(sow_plan* plan, const sow_plan_item* item, size_t* index_out);
+/* Every check of every item, nothing written. */
+sow_status sow_plan_validate(const sow_plan* plan);
+/* Validates, then writes every item (threads: 0 = every hardware thread; never changes a value). */
+sow_status sow_plan_execute(const sow_plan* plan, int threads);
+
 #undef SOW_TENSOR_ARGS
 
 #ifdef __cplusplus
