@@ -39,11 +39,27 @@ def numpy_dtype(name: str) -> np.dtype:
     return _NATIVE[name]
 
 
+_NAME_OF: dict[np.dtype, str | None] = {}  # dtype_name_of's answers (a plan asks per tensor)
+
+
 def dtype_name_of(dt: np.dtype) -> str | None:
     """The sow name of a NumPy dtype, or None if sow cannot write it.
 
     Only native-byte-order float32/float64/float16 and ml_dtypes' bfloat16 qualify.
     """
+    try:
+        return _NAME_OF[dt]
+    except (KeyError, TypeError):
+        pass
+    name = _dtype_name_of(dt)
+    try:
+        _NAME_OF[dt] = name
+    except TypeError:  # pragma: no cover - unhashable dtype
+        pass
+    return name
+
+
+def _dtype_name_of(dt: np.dtype) -> str | None:
     if dt.name == "bfloat16" and dt.itemsize == 2 and dt == _bfloat16():
         return "bfloat16"
     for name, ndt in _NATIVE.items():

@@ -53,6 +53,8 @@ class ItemReport:
 
 
 def _spec_parts(spec: Any, where: str) -> tuple[str, dict[str, Any]]:
+    if isinstance(spec, str):
+        return spec, {}
     from ._batch import Spec
 
     if isinstance(spec, Spec):

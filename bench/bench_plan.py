@@ -1,0 +1,119 @@
+"""Plans of many tensors against one large fill, init_batch and a loop of single calls (issue 10).
+
+    python bench/bench_plan.py [--models small,1.5b-f32,7b-bf16] [--repeats 3]
+
+For each parameter list: samples/s of one ``sow.Plan.execute`` over every tensor, of
+``sow.init_batch`` and of a Python loop of single in-place calls, against the samples/s of a single
+8192 x 8192 fill of the same distribution and dtype, and against the store bandwidth of the same
+bytes (``ndarray.fill``). Memory is allocated and touched once before timing (the fill phase, not
+page faults). Medians over ``--repeats`` runs, all in one process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import ml_dtypes
+import numpy as np
+
+import sow
+
+NP = {"float32": np.float32, "bfloat16": ml_dtypes.bfloat16}
+
+
+def llama_params(dim, layers, ffn, vocab, kv_dim, biases=False):
+    """(name, shape, spec) of a Llama-style decoder: norms ones, everything else normal(0, 0.02)."""
+    w = ("normal", {"std": 0.02})
+    out = [("embed_tokens.weight", (vocab, dim), w)]
+    for i in range(layers):
+        p = f"layers.{i}."
+        for n, shape in [("self_attn.q_proj", (dim, dim)), ("self_attn.k_proj", (kv_dim, dim)),
+                         ("self_attn.v_proj", (kv_dim, dim)), ("self_attn.o_proj", (dim, dim)),
+                         ("mlp.gate_proj", (ffn, dim)), ("mlp.up_proj", (ffn, dim)),
+                         ("mlp.down_proj", (dim, ffn))]:
+            out.append((p + n + ".weight", shape, w))
+            if biases:
+                out.append((p + n + ".bias", (shape[0],), "zeros"))
+        out.append((p + "input_layernorm.weight", (dim,), "ones"))
+        out.append((p + "post_attention_layernorm.weight", (dim,), "ones"))
+    out.append(("norm.weight", (dim,), "ones"))
+    out.append(("lm_head.weight", (vocab, dim), w))
+    return out
+
+
+MODELS = {
+    "small": ("float32", [(f"t{i}", (4096,), ("normal", {"std": 0.02})) for i in range(10_000)]),
+    "1.5b-f32": ("float32", llama_params(2048, 16, 8192, 128256, 512)),
+    "1.5b-f32-bias": ("float32", llama_params(2048, 16, 8192, 128256, 512, biases=True)),
+    "7b-bf16": ("bfloat16", llama_params(4096, 32, 11008, 32000, 4096)),
+    "7b-bf16-bias": ("bfloat16", llama_params(4096, 32, 11008, 32000, 4096, biases=True)),
+}
+
+
+def median_time(fn, repeats):
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def bench(model, repeats):
+    dtype, params = MODELS[model]
+    arrays = [np.zeros(shape, NP[dtype]) for _, shape, _ in params]  # allocated and touched
+    n = sum(a.size for a in arrays)
+    nbytes = sum(a.nbytes for a in arrays)
+
+    def run_plan():
+        plan = sow.Plan(seed=0)
+        for a, (name, _, spec) in zip(arrays, params):
+            plan.add(a, spec, key=name)
+        plan.execute()
+
+    def run_batch():
+        sow.init_batch([(a, spec, name) for a, (name, _, spec) in zip(arrays, params)], seed=0)
+
+    def run_loop():
+        for a, (name, _, spec) in zip(arrays, params):
+            if spec == "ones":
+                sow.ones_(a)
+            elif spec == "zeros":
+                sow.zeros_(a)
+            else:
+                sow.normal_(a, 0.0, 0.02, seed=0, key=name)
+
+    def run_store():
+        for a in arrays:
+            a.fill(0)
+
+    big = np.zeros((8192, 8192), NP[dtype])
+    t_big = median_time(lambda: sow.normal_(big, 0.0, 0.02, seed=0), repeats)
+    del big
+    rows = {}
+    for label, fn in [("plan", run_plan), ("init_batch", run_batch), ("loop of single calls", run_loop),
+                      ("store (ndarray.fill)", run_store)]:
+        rows[label] = median_time(fn, repeats)
+    print(f"\n{model}: {len(params)} tensors, {n / 1e9:.3f} G elements, {nbytes / 1e9:.2f} GB {dtype}")
+    ref = 8192 * 8192 / t_big
+    print(f"  single 8192x8192 normal fill: {t_big * 1e3:8.1f} ms  {ref / 1e9:6.2f} G samples/s")
+    for label, t in rows.items():
+        rate = n / t
+        print(f"  {label:24s} {t * 1e3:8.1f} ms  {rate / 1e9:6.2f} G samples/s  "
+              f"{rate / ref * 100:5.1f} % of the single fill  {nbytes / t / 1e9:6.1f} GB/s")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--models", default="small,1.5b-f32")
+    ap.add_argument("--repeats", type=int, default=3)
+    args = ap.parse_args()
+    print(f"sow {sow.__version__}, ISA {sow._core.isa()}, {sow._core.hardware_threads()} hardware threads")
+    for m in args.models.split(","):
+        bench(m, args.repeats)
+
+
+if __name__ == "__main__":
+    main()
