@@ -1,5 +1,5 @@
-# Type stub for the compiled extension sow._core (cpp/src/bindings.cpp); contract in
-# docs/design.md. Private: use the sow package.
+# Type stub for the compiled extension sow._core (cpp/src/bindings/: module.cpp and one
+# register_<area>.cpp per area); contract in docs/design.md. Private: use the sow package.
 import numpy as np
 import numpy.typing as npt
 
@@ -47,7 +47,7 @@ def hardware_threads() -> int: ...
 def check_layout(addr: int, item: int, shape: tuple[int, ...], strides: tuple[int, ...]) -> None: ...
 def pool_workers() -> int: ...
 
-# Initializer formulas (cpp/src/bindings_init.cpp over sow/init.hpp); ValueError with Python's
+# Initializer formulas (register_init.cpp over sow/init.hpp); ValueError with Python's
 # messages for bad values.
 TRUNCATED_NORMAL_STD: float
 #: Intervals lying on one side of the mean with the nearer bound further than this many stds

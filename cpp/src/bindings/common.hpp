@@ -1,5 +1,5 @@
-// Internal to the pybind11 module (bindings.cpp, bindings_init.cpp): argument conversions both
-// halves need.
+// Internal to the pybind11 module sow._core (cpp/src/bindings/): the argument conversions that
+// more than one register_*.cpp needs.
 #pragma once
 
 #include <cstdint>
@@ -7,12 +7,28 @@
 #include <string>
 #include <vector>
 
+#include "sow/dist.hpp"
 #include "sow/fill.hpp"
 #if defined(SOW_HAVE_CUDA)
 #include "sow/cuda.hpp"
 #endif
 
 namespace sow::bindings {
+
+/// A distribution as fill() receives it from Python: its name and parameters (docs/design.md,
+/// "Contract of sow._core"), the parameter count checked.
+inline sow::dist make_dist(const std::string& kind, const std::vector<double>& p) {
+  auto need = [&](std::size_t n) {
+    if (p.size() != n)
+      throw std::invalid_argument("distribution '" + kind + "' takes " + std::to_string(n) + " parameters, got " +
+                                  std::to_string(p.size()));
+  };
+  if (kind == "uniform") return need(2), sow::dist::uniform(p[0], p[1]);
+  if (kind == "normal") return need(2), sow::dist::normal(p[0], p[1]);
+  if (kind == "trunc_normal") return need(4), sow::dist::trunc_normal(p[0], p[1], p[2], p[3]);
+  if (kind == "constant") return need(1), sow::dist::constant(p[0]);
+  throw std::invalid_argument("unknown distribution '" + kind + "'");
+}
 
 /// An output as _core receives it: address, dtype name, shape, byte strides, and its place in the
 /// global tensor (both empty: the whole tensor). The vectors must outlive the target.

@@ -1,6 +1,7 @@
-// sow._core's part for the initializer formulas (sow/init.hpp): the Python layer keeps its type
-// checks and argument names and asks these for fans, gains and distribution parameters, so the
-// formulas and their value checks exist only in C++ (cpp/src/init.cpp).
+// sow._core's initializer area (sow/init.hpp): the Python layer keeps its type checks and
+// argument names and asks these for fans, gains and distribution parameters, so the formulas and
+// their value checks exist only in C++ (cpp/src/init/); and the host entry points of the
+// initializers that are more than one fill (eye, dirac, sparse and its zero pattern).
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
@@ -11,14 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "bindings_common.hpp"
 #include "sow/init.hpp"
-#if defined(SOW_HAVE_CUDA)
-#include "sow/cuda.hpp"
-#endif
-#if defined(SOW_HAVE_LAPACK)
-#include "sow/orthogonal.hpp"
-#endif
 
 namespace py = pybind11;
 
@@ -157,33 +151,9 @@ py::array_t<std::uint64_t> sparse_thresholds(const std::vector<std::int64_t>& gl
   return out;
 }
 
-#if defined(SOW_HAVE_CUDA)
-// sparse into CUDA memory of `device` (thresholds on the host, values and zeros on `stream`).
-void sparse_cuda(std::uintptr_t addr, const std::string& dtype, const std::vector<std::int64_t>& shape,
-                 const std::vector<std::int64_t>& strides, const std::vector<std::int64_t>& global_shape,
-                 const std::vector<std::int64_t>& offsets, double sparsity, double std, std::uint64_t seed,
-                 std::uint64_t key, std::uintptr_t stream, int device) {
-  const sow::fill_target t = sow::bindings::make_target(addr, dtype, shape, strides, global_shape, offsets);
-  py::gil_scoped_release release;
-  const sow::bindings::cuda_device_scope scope(device);
-  sow::sparse_cuda(t, sparsity, std, seed, key, reinterpret_cast<void*>(stream));
-}
-#endif
-
-#if defined(SOW_HAVE_LAPACK)
-// delta_orthogonal of a whole host tensor (the tap first, then the zeros: see sow::delta_orthogonal).
-void delta_orthogonal(std::uintptr_t addr, const std::string& dtype, const std::vector<std::int64_t>& shape,
-                      const std::vector<std::int64_t>& strides, double scale, std::uint64_t seed, std::uint64_t key,
-                      int threads) {
-  const sow::fill_target t = sow::bindings::make_target(addr, dtype, shape, strides, {}, {});
-  py::gil_scoped_release release;
-  sow::delta_orthogonal(t, scale, seed, key, threads);
-}
-#endif
-
 }  // namespace
 
-void sow_bind_init(py::module_& m) {
+void sow_register_init(py::module_& m) {
   m.attr("TRUNCATED_NORMAL_STD") = sow::truncated_normal_std;
   m.attr("TRUNC_NORMAL_MAX_SIGMAS") = sow::trunc_normal_max_sigmas;
   m.def("init_dist", &init_dist, py::arg("name"), py::arg("global_shape"), py::arg("args"),
@@ -208,13 +178,4 @@ void sow_bind_init(py::module_& m) {
         py::arg("key"), py::arg("threads"));
   m.def("sparse_thresholds", &sparse_thresholds, py::arg("global_shape"), py::arg("c0"), py::arg("nc"),
         py::arg("sparsity"), py::arg("seed"), py::arg("key"), py::arg("sigmas") = 8.0, py::arg("cap") = -1);
-#if defined(SOW_HAVE_LAPACK)
-  m.def("delta_orthogonal", &delta_orthogonal, py::arg("addr"), py::arg("dtype"), py::arg("shape"),
-        py::arg("strides"), py::arg("scale"), py::arg("seed"), py::arg("key"), py::arg("threads"));
-#endif
-#if defined(SOW_HAVE_CUDA)
-  m.def("sparse_cuda", &sparse_cuda, py::arg("addr"), py::arg("dtype"), py::arg("shape"), py::arg("strides"),
-        py::arg("global_shape"), py::arg("offsets"), py::arg("sparsity"), py::arg("std"), py::arg("seed"),
-        py::arg("key"), py::arg("stream"), py::arg("device"));
-#endif
 }
