@@ -1,7 +1,7 @@
 """Fans and gains: ``calculate_fan_in_and_fan_out`` and ``calculate_gain``.
 
 The formulas and value checks are the C++ ones (``sow::calculate_fan_in_and_fan_out`` and
-``sow::calculate_gain`` in cpp/src/init.cpp, reached through ``sow._core``); this module checks
+``sow::calculate_gain`` in cpp/src/init/formulas.cpp, reached through ``sow._core``); this module checks
 Python types. Fans always come from the *global* shape, never a shard's.
 """
 

@@ -7,8 +7,8 @@ the uint64 ``w << 32 | r``, so column ``c`` has a *threshold*, its ``num_zeros``
 pair, and an element is zero iff its pair is ``<=`` the threshold.
 
 The implementation is the C++ one (``sow::sparse_``, ``sow::sparse_thresholds``,
-cpp/src/init.cpp): the thresholds of a shard's columns come from one streaming pass over those
-columns' words (all ``rows`` of them: the pattern of a column depends on the whole column),
+cpp/src/init/sparse.cpp): the thresholds of a shard's columns come from one streaming pass over
+those columns' words (all ``rows`` of them: the pattern of a column depends on the whole column),
 keeping O(1) state per column plus the pairs of a narrow window of words around the expected
 threshold (about ``16·sqrt(k·(rows-k)/rows) + 200`` pairs per column, for at most 256 columns
 and 32 MiB at a time); a window that misses (probability < 1e-13 per column) costs at most
