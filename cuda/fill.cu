@@ -1,6 +1,6 @@
 // CUDA launchers and kernels (sow/cuda.hpp). The per-element algorithms are the host/device headers
 // the CPU engine uses (sow/stream.hpp, sow/detail/transform.hpp, sow/round.hpp) instantiated with
-// the scalar lane policy, and validation is the CPU engine's (cpp/src/layout.hpp), so the GPU
+// the scalar lane policy, and validation is the CPU engine's (sow/detail/layout.hpp), so the GPU
 // writes exactly the bits the CPU writes. Built with --fmad=false -prec-div=true -prec-sqrt=true
 // -ftz=false (cuda/CMakeLists.txt): every + - * / is one IEEE round-to-nearest-even operation.
 //
@@ -17,7 +17,7 @@
 #include <string>
 #include <vector>
 
-#include "layout.hpp"
+#include "sow/detail/layout.hpp"
 #include "runtime.cuh"
 #include "sow/cuda.hpp"
 #include "sow/init.hpp"

@@ -19,7 +19,7 @@
 #include <vector>
 
 #include "cusolver.hpp"
-#include "layout.hpp"
+#include "sow/detail/layout.hpp"
 #include "runtime.cuh"
 #include "sow/cuda.hpp"
 #include "sow/detail/householder.hpp"

@@ -5,7 +5,7 @@
 
 #include <cstdint>
 
-#include "layout.hpp"
+#include "sow/detail/layout.hpp"
 #include "sow/detail/scalar_lanes.hpp"
 #include "sow/detail/transform.hpp"
 #include "sow/dist.hpp"

@@ -153,6 +153,26 @@ def test_install_layout(installed_prefix):
     assert libs, "static library not installed"
 
 
+def test_installed_headers_are_self_contained(installed_prefix, tmp_path):
+    """Every installed header compiles on its own against the installed prefix alone: none reaches
+    a header of cpp/src (the CPU engine's private ones) or needs another included first. sow/detail/
+    holds what the CPU engine and cuda/ share (layout.hpp, value_range.hpp), so it is checked too."""
+    include = installed_prefix / "include"
+    headers = sorted(p.relative_to(include).as_posix() for p in include.rglob("*") if p.suffix in (".hpp", ".h"))
+    assert "sow/detail/layout.hpp" in headers and "sow/detail/value_range.hpp" in headers, headers
+    failures = []
+    for h in headers:
+        c = h.endswith(".h")
+        tu = tmp_path / ("tu.c" if c else "tu.cpp")
+        tu.write_text(f"#include <{h}>\n")
+        cmd = [CC, "-std=c11"] if c else [CXX, "-std=c++20"]
+        r = subprocess.run([*cmd, "-fsyntax-only", "-I", str(include), str(tu)], capture_output=True, text=True,
+                           timeout=120)
+        if r.returncode != 0:
+            failures.append(f"{h}:\n{r.stderr[-2000:]}")
+    assert not failures, "\n".join(failures)
+
+
 def test_example_matches_python_bits(installed_prefix, tmp_path):
     build = tmp_path / "example"
     _run([CMAKE, "-S", str(ROOT / "examples" / "cpp"), "-B", str(build), *_generator(),

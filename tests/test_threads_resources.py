@@ -254,7 +254,7 @@ def test_pool_contract_under_sanitizer(tmp_path):
 
 # ------------------------------------------------------------------------------------------------
 # Outputs whose bits would depend on the thread count: overlapping elements are refused
-# (cpp/src/layout.hpp check_memory, shared by Python, C++, the C ABI and the CUDA launchers).
+# (sow/detail/layout.hpp check_memory, shared by Python, C++, the C ABI and the CUDA launchers).
 
 SENTINEL = np.float32(-7.25)
 

@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "dispatch.hpp"
-#include "layout.hpp"
+#include "sow/detail/layout.hpp"
 #include "thread_pool.hpp"
 #include "sow/detail/checked.hpp"
 

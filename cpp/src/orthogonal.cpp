@@ -17,8 +17,8 @@
 #include <string>
 #include <vector>
 
-#include "layout.hpp"
 #include "plan_backend.hpp"
+#include "sow/detail/layout.hpp"
 #include "thread_pool.hpp"
 #include "sow/detail/householder.hpp"
 #include "sow/round.hpp"

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "layout.hpp"
+#include "sow/detail/layout.hpp"
 #include "sow/orthogonal.hpp"
 
 namespace sow {

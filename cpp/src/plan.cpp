@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "layout.hpp"
+#include "sow/detail/layout.hpp"
 #include "plan_backend.hpp"
 #include "sow/orthogonal.hpp"
 #include "sow/round.hpp"

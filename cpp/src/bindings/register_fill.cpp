@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "common.hpp"
-#include "layout.hpp"  // detail::prepare_for, detail::working_value (the values_of_words test hook)
+#include "sow/detail/layout.hpp"  // detail::prepare_for, detail::working_value (the values_of_words test hook)
 #include "thread_pool.hpp"
 #include "sow/fill.hpp"
 #include "sow/key.hpp"

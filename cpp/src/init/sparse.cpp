@@ -21,7 +21,7 @@
 #include <vector>
 
 #include "dispatch.hpp"
-#include "layout.hpp"
+#include "sow/detail/layout.hpp"
 #include "sow/init.hpp"
 #include "sow/stream.hpp"
 #include "target.hpp"

@@ -5,7 +5,7 @@
 #include <span>
 #include <string>
 
-#include "layout.hpp"
+#include "sow/detail/layout.hpp"
 #include "value_checks.hpp"
 
 namespace sow {

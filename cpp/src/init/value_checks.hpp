@@ -12,7 +12,7 @@
 #include <string>
 #include <string_view>
 
-#include "layout.hpp"  // detail::py_tuple
+#include "sow/detail/layout.hpp"  // detail::py_tuple
 #include "sow/dist.hpp"
 #include "sow/fill.hpp"
 

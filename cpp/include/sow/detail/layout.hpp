@@ -1,6 +1,7 @@
-// Internal, shared by the CPU engine (fill.cpp) and the CUDA launchers (cuda/): validation of a
-// fill call and the reduction of a strided shard to rows of consecutive global indices. Both
-// backends call exactly these functions, so they accept and refuse exactly the same calls.
+// Validation of a fill call and the reduction of a strided shard to rows of consecutive global
+// indices, shared by the CPU engine (cpp/src/fill.cpp) and the CUDA launchers (cuda/): both
+// backends call exactly these functions, so they accept and refuse exactly the same calls. Under
+// sow/detail/ (installed, no API promise) so that sow::cuda needs no CPU-engine private header.
 #pragma once
 
 #include <algorithm>
@@ -16,7 +17,7 @@
 #include "sow/dist.hpp"
 #include "sow/fill.hpp"
 #include "sow/stream.hpp"
-#include "value_range.hpp"
+#include "sow/detail/value_range.hpp"
 
 namespace sow::detail {
 

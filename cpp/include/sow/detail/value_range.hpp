@@ -1,7 +1,8 @@
-// Internal: the rule that no value a fill can produce overflows its output dtype
-// (docs/stream-format.md section 5, "Value range"). It lives here once and runs from
-// detail::prepare_for, so the CPU engine, the CUDA launchers, sow::check_dist and (through the
-// initializers) the C ABI refuse exactly the same calls; callers only supply the names.
+// The rule that no value a fill can produce overflows its output dtype (docs/stream-format.md
+// section 5, "Value range"). It lives here once and runs from detail::prepare_for (layout.hpp),
+// so the CPU engine, the CUDA launchers, sow::check_dist and (through the initializers) the C ABI
+// refuse exactly the same calls; callers only supply the names. Installed under sow/detail/ (no
+// API promise) with layout.hpp, which the CUDA launchers include.
 #pragma once
 
 #include <cmath>
