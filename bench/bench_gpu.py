@@ -192,7 +192,7 @@ def _ortho_error(cp: Any, q: Any) -> float:
 def orthogonal_rows(cp: Any, torch: Any, repeats: int, quick: bool) -> list[dict[str, Any]]:
     rows = []
     shapes = ORTHO_SHAPES[:3] if quick else ORTHO_SHAPES
-    print(f"cuSOLVER: {sow._device.load_cusolver()}")
+    print(f"cuSOLVER: {sow._cusolver.load_cusolver()}")
     for shape, dtype in shapes:
         out = cp.empty(shape, dtype=dtype)
         reps = max(3, repeats // 4) if shape[0] * shape[1] >= 4096 * 4096 else repeats

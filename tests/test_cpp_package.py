@@ -304,9 +304,9 @@ def test_cuda_package_orthogonal_api_without_a_device(tmp_path):
     _run([CMAKE, "-S", str(src), "-B", str(cbuild), *_generator(), f"-DCMAKE_PREFIX_PATH={prefix}",
           "-DCMAKE_BUILD_TYPE=Release"])
     _build(cbuild)
-    from sow import _device
+    from sow import _cusolver
 
-    dirs = _device.cusolver_search_dirs()
+    dirs = _cusolver.cusolver_search_dirs()
     out = dict(line.split(" ", 1) for line in
                _run([str(cbuild / "consumer"), *dirs]).stdout.splitlines())
     if dirs:

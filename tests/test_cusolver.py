@@ -15,7 +15,7 @@ import textwrap
 import pytest
 
 import sow
-from sow import _core, _device
+from sow import _core, _cusolver
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CUDA_DIR = os.path.join(ROOT, "cuda")
@@ -25,7 +25,7 @@ needs_cuda_build = pytest.mark.skipif(not _core.has_cuda, reason="sow built with
 def _header_dirs() -> list[str]:
     """Include directories holding cusolverDn.h: next to the lib directories sow's loader searches
     in NVIDIA's wheels (.../cu13/lib -> .../cu13/include), then CUDA toolkits."""
-    roots = [os.path.dirname(d) for d in _device.cusolver_search_dirs()]
+    roots = [os.path.dirname(d) for d in _cusolver.cusolver_search_dirs()]
     roots += [os.environ.get("CUDA_HOME"), os.environ.get("CUDA_PATH"), "/usr/local/cuda"]
     return [os.path.join(r, "include") for r in roots
             if r and os.path.isfile(os.path.join(r, "include", "cusolverDn.h"))]
@@ -82,12 +82,12 @@ def _python(code: str, **env: str) -> subprocess.CompletedProcess:
 
 @needs_cuda_build
 def test_loader_finds_the_wheel_and_binds_every_entry_point():
-    dirs = _device.cusolver_search_dirs()
+    dirs = _cusolver.cusolver_search_dirs()
     if not dirs:
         pytest.skip("no NVIDIA cuSOLVER wheel installed (pip install nvidia-cusolver)")
     r = _python("""
-        from sow import _device
-        print(_device.load_cusolver())
+        from sow import _cusolver
+        print(_cusolver.load_cusolver())
     """)
     assert r.returncode == 0, r.stderr
     info = r.stdout.strip()
@@ -101,8 +101,8 @@ def test_loader_finds_the_wheel_and_binds_every_entry_point():
 def test_explicit_library_path_is_used_alone(tmp_path):
     missing = str(tmp_path / "libcusolver.so.12")
     r = _python("""
-        from sow import _device
-        _device.load_cusolver()
+        from sow import _cusolver
+        _cusolver.load_cusolver()
     """, SOW_CUSOLVER_LIBRARY=missing)
     assert r.returncode != 0
     assert "RuntimeError" in r.stderr and "SOW_CUSOLVER_LIBRARY" in r.stderr and missing in r.stderr
@@ -117,8 +117,8 @@ def test_library_without_the_entry_points_is_refused():
     if libm is None:
         pytest.skip("no libm to stand in for a wrong library")
     r = _python("""
-        from sow import _device
-        _device.load_cusolver()
+        from sow import _cusolver
+        _cusolver.load_cusolver()
     """, SOW_CUSOLVER_LIBRARY=libm)
     assert r.returncode != 0
     assert "missing cusolverGetVersion" in r.stderr and "cusolverDnSorgqr" in r.stderr

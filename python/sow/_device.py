@@ -8,11 +8,13 @@ Streams: a ``stream=`` argument is a CUDA stream handle as an int (0 is the lega
 stream), a CuPy ``Stream`` or a torch ``cuda.Stream``. Omitted, sow uses the current stream of the
 array's library (CuPy's current stream, ``torch.cuda.current_stream()``), so fills are ordered
 with the surrounding work exactly as that library's own in-place operations are.
+
+What runs on the device is elsewhere: ``_fill`` (elementwise fills), ``_sparse``
+(``sparse_fill_cuda``), ``_orthogonal``, and ``_cusolver`` (loading cuSOLVER).
 """
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import numpy as np
@@ -21,8 +23,7 @@ from . import _core
 
 __all__ = [
     "parse_device", "require_cuda", "cupy", "stream_handle", "cupy_current_stream",
-    "torch_current_stream", "cuda_empty", "cuda_sparse", "cusolver_search_dirs",
-    "load_cusolver",
+    "torch_current_stream", "cuda_empty",
 ]
 
 
@@ -149,53 +150,3 @@ def cuda_empty(sizes: tuple[int, ...], dtype: str, device: int) -> Any:
     cp = cupy()
     with cp.cuda.Device(device):
         return cp.empty(sizes, dtype=np.dtype(dtype))
-
-
-def cuda_sparse(buf: Any, global_shape: tuple[int, int], offsets: tuple[int, int],
-                sparsity: float, std: float, seed: int, key: int) -> None:
-    """``sparse`` into device memory: the thresholds of the shard's columns (stream-format.md
-    §7) are computed on the host by the CPU code (one streaming pass over those columns' words,
-    O(1) memory per column plus a small window: no device memory proportional to ``rows``), then
-    one launch writes the values and one zeroes the elements whose pair ``word << 32 | row`` is
-    <= their column's threshold, all ordered on ``buf.stream``. The thresholds' device copy is
-    allocated before either launch, so a failed allocation leaves ``out`` untouched."""
-    require_cuda(buf.device)
-    _core.sparse_cuda(
-        buf.addr, buf.dtype, tuple(buf.shape), tuple(buf.strides), tuple(global_shape),
-        tuple(offsets), float(sparsity), float(std), seed, key, buf.stream, buf.device,
-    )
-
-
-def cusolver_search_dirs() -> list[str]:
-    """The lib directories of NVIDIA's cuSOLVER wheels in this environment: ``nvidia/cu13/lib``
-    (``nvidia-cusolver``, CUDA 13) and ``nvidia/cusolver/lib`` (``nvidia-cusolver-cu12``)."""
-    try:
-        import nvidia  # the namespace package NVIDIA's pip wheels install into
-    except ImportError:
-        return []
-    dirs = []
-    for base in getattr(nvidia, "__path__", []):
-        for sub in ("cu13", "cusolver"):
-            d = os.path.join(base, sub, "lib")
-            if os.path.isdir(d):
-                dirs.append(d)
-    return dirs
-
-
-_cusolver_dirs_added = False
-
-
-def load_cusolver() -> str:
-    """Load cuSOLVER (orthogonal on CUDA needs it) and say which, e.g. ``"cuSOLVER 12.4.1
-    (/.../nvidia/cu13/lib/libcusolver.so.12)"``. Searched: ``$SOW_CUSOLVER_LIBRARY``, a copy
-    already loaded (torch, CuPy), the dynamic linker's path, the NVIDIA wheels
-    (:func:`cusolver_search_dirs`), ``$CUDA_HOME/lib64``, ``$CUDA_PATH/lib64``,
-    ``/usr/local/cuda/lib64``. Raises ``RuntimeError`` listing what was tried."""
-    global _cusolver_dirs_added
-    if not getattr(_core, "has_cuda", False):
-        require_cuda()
-    if not _cusolver_dirs_added:
-        for d in cusolver_search_dirs():
-            _core.cusolver_add_search_dir(d)
-        _cusolver_dirs_added = True
-    return str(_core.cusolver_info())

@@ -17,7 +17,7 @@ from typing import Any, Union
 
 import numpy as np
 
-from . import _core, _device, _fill, _planning
+from . import _core, _cusolver, _device, _fill, _planning
 from ._dtypes import numpy_dtype, parse_dtype
 from ._out import OutBuffer, check_out
 from ._validate import check_key, check_positive_int, check_real, check_seed, check_shape, check_threads
@@ -62,7 +62,7 @@ def _prepare(buf: OutBuffer) -> None:
     if buf.device is None:
         _require_lapack()
     else:
-        _device.load_cusolver()
+        _cusolver.load_cusolver()
 
 
 def _run(buf: OutBuffer, gain: float, seed: int, key: int, blocks: int, threads: int) -> None:

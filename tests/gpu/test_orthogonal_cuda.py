@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import sow
-from sow import _core, _device
+from sow import _core, _cusolver
 
 cp = pytest.importorskip("cupy") if sow.cuda_available() else None
 
@@ -18,7 +18,7 @@ cp = pytest.importorskip("cupy") if sow.cuda_available() else None
 @pytest.fixture(scope="module", autouse=True)
 def _cusolver():
     try:
-        return _device.load_cusolver()
+        return _cusolver.load_cusolver()
     except RuntimeError as e:
         pytest.skip(f"no cuSOLVER: {e}")
 
