@@ -6,6 +6,8 @@ Helpers that re-derive the stream format independently of sow live in tests/sow_
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 
@@ -18,3 +20,22 @@ def restore_isa():
     yield _core
     _core.set_isa(before)
     assert _core.isa() == before
+
+
+@pytest.fixture(scope="session")
+def sow_cpp_prefix(tmp_path_factory) -> Path:
+    """The C++ package (tests/cpp_build.py's SOW_OPTIONS) installed once per session: its prefix."""
+    import cpp_build
+
+    if cpp_build.CMAKE is None or cpp_build.CXX is None or cpp_build.CC is None:
+        pytest.skip(f"needs cmake and a C/C++ compiler (cmake={cpp_build.CMAKE}, c++={cpp_build.CXX})")
+    return cpp_build.install_sow(tmp_path_factory.mktemp("sow_cpp"))
+
+
+@pytest.fixture(scope="session")
+def sow_test_programs(sow_cpp_prefix, tmp_path_factory) -> Path:
+    """tests/cpp/CMakeLists.txt built against sow_cpp_prefix: the directory of its programs."""
+    import cpp_build
+
+    return cpp_build.build_consumer(cpp_build.ROOT / "tests" / "cpp", tmp_path_factory.mktemp("test_programs"),
+                                    sow_cpp_prefix)

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import shutil
 import subprocess
 import textwrap
 from pathlib import Path
@@ -21,40 +19,13 @@ import numpy as np
 import pytest
 
 import sow
+from cpp_build import CC, CXX, NVCC, ROOT, build_consumer, configure, install_sow, needs_cmake
+from cpp_build import build as _build
+from cpp_build import run as _run
 
-ROOT = Path(__file__).resolve().parents[1]
 SEED = 2024
 
-CMAKE = shutil.which("cmake")
-CXX = os.environ.get("CXX") or shutil.which("c++") or shutil.which("g++") or shutil.which("clang++")
-CC = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")
-NINJA = shutil.which("ninja")
-
-pytestmark = pytest.mark.skipif(
-    CMAKE is None or CXX is None or CC is None,
-    reason=f"needs cmake and a C/C++ compiler (cmake={CMAKE}, c++={CXX}, cc={CC})",
-)
-
-# Fast, self-contained builds: no Python extension, no CUDA, no LAPACK (orthogonal), Release.
-SOW_OPTIONS = ["-DSOW_BUILD_PYTHON=OFF", "-DSOW_CUDA=OFF", "-DSOW_WITH_LAPACK=OFF", "-DCMAKE_BUILD_TYPE=Release"]
-
-
-def _generator() -> list[str]:
-    return ["-G", "Ninja"] if NINJA else []
-
-
-def _run(cmd: list[str], **kw) -> subprocess.CompletedProcess:
-    r = subprocess.run(cmd, capture_output=True, text=True, **kw)
-    if r.returncode != 0:
-        raise AssertionError(f"command failed ({r.returncode}): {' '.join(cmd)}\n{r.stdout[-4000:]}\n{r.stderr[-4000:]}")
-    return r
-
-
-def _build(build_dir: Path, target: str | None = None) -> None:
-    cmd = [CMAKE, "--build", str(build_dir), "--parallel", "2"]
-    if target:
-        cmd += ["--target", target]
-    _run(cmd)
+pytestmark = needs_cmake
 
 
 def fnv1a64(data: bytes) -> int:
@@ -131,14 +102,9 @@ def _check_output(stdout: str, seed: int) -> None:
 
 
 @pytest.fixture(scope="module")
-def installed_prefix(tmp_path_factory) -> Path:
-    """sow configured without Python, built and installed into a temporary prefix."""
-    tmp = tmp_path_factory.mktemp("sow_cpp")
-    build, prefix = tmp / "build", tmp / "prefix"
-    _run([CMAKE, "-S", str(ROOT), "-B", str(build), *_generator(), *SOW_OPTIONS])
-    _build(build, "sow_core")
-    _run([CMAKE, "--install", str(build), "--prefix", str(prefix)])
-    return prefix
+def installed_prefix(sow_cpp_prefix) -> Path:
+    """sow configured without Python, built and installed into a temporary prefix (once per session)."""
+    return sow_cpp_prefix
 
 
 def test_install_layout(installed_prefix):
@@ -175,9 +141,7 @@ def test_installed_headers_are_self_contained(installed_prefix, tmp_path):
 
 def test_example_matches_python_bits(installed_prefix, tmp_path):
     build = tmp_path / "example"
-    _run([CMAKE, "-S", str(ROOT / "examples" / "cpp"), "-B", str(build), *_generator(),
-          f"-DCMAKE_PREFIX_PATH={installed_prefix}", "-DCMAKE_BUILD_TYPE=Release"])
-    _build(build)
+    build_consumer(ROOT / "examples" / "cpp", build, installed_prefix)
     exe = build / "init_model"
     r = _run([str(exe), str(SEED)])
     _check_output(r.stdout, SEED)
@@ -197,7 +161,7 @@ def test_find_package_version_check(installed_prefix, tmp_path):
         endif()
         message(STATUS "sow version ok")
         """))
-    _run([CMAKE, "-S", str(src), "-B", str(tmp_path / "b"), f"-DCMAKE_PREFIX_PATH={installed_prefix}"])
+    configure(src, tmp_path / "b", f"-DCMAKE_PREFIX_PATH={installed_prefix}")
 
 
 def test_add_subdirectory(tmp_path):
@@ -229,7 +193,7 @@ def test_add_subdirectory(tmp_path):
         }
         """).replace("#include <cstdio>", "#include <cstdio>\n#include <cstring>"))
     build = tmp_path / "build"
-    _run([CMAKE, "-S", str(src), "-B", str(build), *_generator(), "-DCMAKE_BUILD_TYPE=Release"])
+    configure(src, build, "-DCMAKE_BUILD_TYPE=Release")
     cache = (build / "CMakeCache.txt").read_text()
     assert "SOW_BUILD_PYTHON:BOOL=OFF" in cache  # not top level: no Python extension by default
     _build(build, "consumer")
@@ -241,21 +205,15 @@ def test_add_subdirectory(tmp_path):
     assert out[2].strip() == "nonlinearity and gain_out must not be NULL"
 
 
-NVCC = shutil.which("nvcc")
-
-
 @pytest.mark.skipif(NVCC is None, reason="needs nvcc (the CUDA half of the package)")
 def test_cuda_package_orthogonal_api_without_a_device(tmp_path):
     """sow::cuda from an installed prefix (no LAPACK, one CUDA architecture to keep it quick): a
     consumer loads cuSOLVER through sow::cusolver_info() (no device needed), and orthogonal_cuda
     validates its arguments (std::invalid_argument, the CPU path's messages) before it looks for
     a device."""
-    build, prefix = tmp_path / "build", tmp_path / "prefix"
-    _run([CMAKE, "-S", str(ROOT), "-B", str(build), *_generator(), "-DSOW_BUILD_PYTHON=OFF",
-          "-DSOW_CUDA=ON", "-DSOW_WITH_LAPACK=OFF", "-DCMAKE_BUILD_TYPE=Release",
-          "-DCMAKE_CUDA_ARCHITECTURES=90-real"])
-    _build(build, "sow_cuda")
-    _run([CMAKE, "--install", str(build), "--prefix", str(prefix)])
+    prefix = install_sow(tmp_path, ["-DSOW_BUILD_PYTHON=OFF", "-DSOW_CUDA=ON", "-DSOW_WITH_LAPACK=OFF",
+                                    "-DCMAKE_BUILD_TYPE=Release", "-DCMAKE_CUDA_ARCHITECTURES=90-real"],
+                         targets=("sow_cuda",))
     src = tmp_path / "consumer"
     src.mkdir()
     (src / "CMakeLists.txt").write_text(textwrap.dedent("""\
@@ -301,9 +259,7 @@ def test_cuda_package_orthogonal_api_without_a_device(tmp_path):
         }
         """))
     cbuild = tmp_path / "cbuild"
-    _run([CMAKE, "-S", str(src), "-B", str(cbuild), *_generator(), f"-DCMAKE_PREFIX_PATH={prefix}",
-          "-DCMAKE_BUILD_TYPE=Release"])
-    _build(cbuild)
+    build_consumer(src, cbuild, prefix)
     from sow import _cusolver
 
     dirs = _cusolver.cusolver_search_dirs()

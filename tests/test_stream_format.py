@@ -28,6 +28,14 @@ from sow_ref import NP_DTYPES
 BF16 = np.dtype(ml_dtypes.bfloat16)
 
 
+@pytest.fixture(autouse=True, params=_core.available_isas())
+def isa(request, restore_isa):
+    """Every test of this module runs once on each instruction set this CPU runs (the highway
+    rule): the golden values and derived answers hold for every kernel, not just the best one."""
+    restore_isa.set_isa(request.param)
+    return request.param
+
+
 def words_for(seed, key, n, dtype, domain=0):
     """The stream words an n-element tensor of `dtype` consumes (§3)."""
     per = 2 if np.dtype(dtype) == np.float64 else 1

@@ -1,6 +1,8 @@
 // Philox4x32-10 exactly as Random123 defines it (Salmon et al., SC'11; DEShawResearch/random123
 // include/Random123/philox.h). Checked against Random123's known-answer vectors in tests/kat/.
-// The SIMD paths in cpp/src/simd/ are tested bit for bit against this scalar definition.
+// The SIMD kernels (cpp/src/simd/) instantiate the same rounds (philox4x32_rounds) over vector
+// words; tests/test_kat_backends.py (every ISA) and tests/gpu/test_kat_cuda.py check them against
+// tests/kat/.
 #pragma once
 
 #include <cstdint>
@@ -22,29 +24,47 @@ inline constexpr std::uint32_t philox_m1 = 0xCD9E8D57u;
 inline constexpr std::uint32_t philox_w0 = 0x9E3779B9u;  // golden ratio
 inline constexpr std::uint32_t philox_w1 = 0xBB67AE85u;  // sqrt(3) - 1
 
-SOW_HD SOW_FORCEINLINE std::uint32_t mulhilo32(std::uint32_t a, std::uint32_t b, std::uint32_t* hi) {
-  const std::uint64_t p = static_cast<std::uint64_t>(a) * b;
-  *hi = static_cast<std::uint32_t>(p >> 32);
-  return static_cast<std::uint32_t>(p);
-}
+// The word policy of philox4x32_rounds for one 32-bit word. The SIMD kernels (cpp/src/simd/) pass
+// their own, whose u32 is a vector and whose mulhilo multiplies every lane: one counter per lane.
+struct philox_word {
+  using u32 = std::uint32_t;
+  SOW_HD static SOW_FORCEINLINE void mulhilo(u32 a, std::uint32_t m, u32& lo, u32& hi) {
+    const std::uint64_t p = static_cast<std::uint64_t>(a) * m;
+    lo = static_cast<u32>(p);
+    hi = static_cast<u32>(p >> 32);
+  }
+};
 
-SOW_HD SOW_FORCEINLINE philox4x32_ctr philox4x32_round(philox4x32_ctr c, philox4x32_key k) {
-  std::uint32_t hi0, hi1;
-  const std::uint32_t lo0 = mulhilo32(philox_m0, c.v[0], &hi0);
-  const std::uint32_t lo1 = mulhilo32(philox_m1, c.v[2], &hi1);
-  return {{hi1 ^ c.v[1] ^ k.v[0], lo1, hi0 ^ c.v[3] ^ k.v[1], lo0}};
+/// Philox4x32 with `rounds` rounds, in place, on G independent counters x[4h .. 4h + 3] (h < G)
+/// of words W::u32, all under the key (k0, k1). Every backend runs this one definition: the scalar
+/// and CUDA paths through philox4x32 (W = philox_word, G = 1), the SIMD kernels with vector words
+/// and G = 2, interleaved round by round so that the two chains' multiplies overlap.
+template <class W, unsigned G = 1>
+SOW_HD SOW_FORCEINLINE void philox4x32_rounds(typename W::u32* x, std::uint32_t k0, std::uint32_t k1, int rounds) {
+  for (int r = 0; r < rounds; ++r) {
+    if (r) {  // the key is bumped before rounds 2..R, as in Random123
+      k0 += philox_w0;
+      k1 += philox_w1;
+    }
+    for (unsigned h = 0; h < G; ++h) {
+      typename W::u32* c = x + 4 * h;
+      typename W::u32 lo0, hi0, lo1, hi1;
+      W::mulhilo(c[0], philox_m0, lo0, hi0);
+      W::mulhilo(c[2], philox_m1, lo1, hi1);
+      const typename W::u32 n0 = hi1 ^ c[1] ^ k0, n2 = hi0 ^ c[3] ^ k1;
+      c[0] = n0;
+      c[1] = lo1;
+      c[2] = n2;
+      c[3] = lo0;
+    }
+  }
 }
 }  // namespace detail
 
 /// Philox4x32 with `rounds` rounds (10 is the standard and what sow's streams use; 7 exists only to
-/// check Random123's R=7 vectors). The key is bumped before rounds 2..R, as in Random123.
+/// check Random123's R=7 vectors).
 SOW_HD SOW_FORCEINLINE philox4x32_ctr philox4x32(philox4x32_ctr c, philox4x32_key k, int rounds = 10) {
-  c = detail::philox4x32_round(c, k);
-  for (int r = 1; r < rounds; ++r) {
-    k.v[0] += detail::philox_w0;
-    k.v[1] += detail::philox_w1;
-    c = detail::philox4x32_round(c, k);
-  }
+  detail::philox4x32_rounds<detail::philox_word>(c.v, k.v[0], k.v[1], rounds);
   return c;
 }
 

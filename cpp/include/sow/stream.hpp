@@ -26,10 +26,21 @@ SOW_HD SOW_FORCEINLINE philox4x32_key stream_philox_key(const stream_id& s) {
   return {{static_cast<std::uint32_t>(s.seed), static_cast<std::uint32_t>(s.seed >> 32)}};
 }
 
+/// The counter words of the block whose 64-bit index is block_hi:block_lo (block_hi < 2^24), as
+/// scalar words or as vectors of them (one block per lane: the SIMD kernels use this layout too).
+template <class U>
+SOW_HD SOW_FORCEINLINE void stream_counter_words(const stream_id& s, U block_lo, U block_hi, U c[4]) {
+  c[0] = block_lo;
+  c[1] = block_hi | (s.domain << 24);
+  c[2] = U{} + static_cast<std::uint32_t>(s.key);
+  c[3] = U{} + static_cast<std::uint32_t>(s.key >> 32);
+}
+
 SOW_HD SOW_FORCEINLINE philox4x32_ctr stream_counter(const stream_id& s, std::uint64_t block) {
-  return {{static_cast<std::uint32_t>(block),
-           static_cast<std::uint32_t>(block >> 32) | (s.domain << 24),
-           static_cast<std::uint32_t>(s.key), static_cast<std::uint32_t>(s.key >> 32)}};
+  philox4x32_ctr c;
+  stream_counter_words<std::uint32_t>(s, static_cast<std::uint32_t>(block), static_cast<std::uint32_t>(block >> 32),
+                                      c.v);
+  return c;
 }
 
 /// Block `block` of the stream: words 4*block .. 4*block+3.

@@ -14,26 +14,32 @@ namespace {
 
 #include "multi_lanes.inl"
 
-// Philox4x32-10 (philox.hpp) on G groups of W blocks at once: lane l of group h is block b + hW + l.
-template <unsigned G>
-SOW_FORCEINLINE void philox(typename V::u32v c[4 * G], std::uint32_t k0, std::uint32_t k1) {
-  for (int r = 0; r < 10; ++r) {
-    if (r) {
-      k0 += detail::philox_w0;
-      k1 += detail::philox_w1;
-    }
-    for (unsigned h = 0; h < G; ++h) {
-      typename V::u32v* x = c + 4 * h;
-      typename V::u32v lo0, hi0, lo1, hi1;
-      V::mulhilo(x[0], detail::philox_m0, lo0, hi0);
-      V::mulhilo(x[2], detail::philox_m1, lo1, hi1);
-      const typename V::u32v n0 = hi1 ^ x[1] ^ k0, n2 = hi0 ^ x[3] ^ k1;
-      x[0] = n0;
-      x[1] = lo1;
-      x[2] = n2;
-      x[3] = lo0;
-    }
+// Philox's word policy (philox.hpp) for this ISA: one counter per 32-bit lane.
+struct philox_lanes {
+  using u32 = V::u32v;
+  static SOW_FORCEINLINE void mulhilo(u32 a, std::uint32_t m, u32& lo, u32& hi) { V::mulhilo(a, m, lo, hi); }
+};
+
+// Two independent groups of W blocks per iteration: Philox is a chain of dependent multiplies,
+// and interleaving two chains measured 1.3x faster than one on the 2-core Zen 4 dev machine.
+constexpr unsigned groups = 2;
+
+// Philox4x32-10 of blocks b .. b + groups * W - 1 of stream s (lane l of group h is block
+// b + hW + l), in stream order: c[4h + k] lane m = word 4(b + hW) + kW + m. The counters and the
+// rounds are stream.hpp's and philox.hpp's templates over vector words.
+SOW_FORCEINLINE void stream_blocks(const stream_id& s, std::uint64_t b, typename V::u32v c[4 * groups]) {
+  const typename V::u32v iota = V::iota();
+  for (unsigned h = 0; h < groups; ++h) {
+    const std::uint64_t bh = b + h * V::W;
+    const std::uint32_t lo = static_cast<std::uint32_t>(bh);
+    const typename V::u32v block_lo = lo + iota;
+    const typename V::u32v carry = (typename V::u32v)(block_lo < lo);  // all ones where lo wrapped
+    const typename V::u32v block_hi = (typename V::u32v{} + static_cast<std::uint32_t>(bh >> 32)) - carry;
+    stream_counter_words(s, block_lo, block_hi, c + 4 * h);
   }
+  const philox4x32_key k = stream_philox_key(s);
+  detail::philox4x32_rounds<philox_lanes, groups>(c, k.v[0], k.v[1], 10);
+  for (unsigned h = 0; h < groups; ++h) V::transpose4(c + 4 * h);
 }
 
 template <class O>
@@ -44,32 +50,14 @@ struct kernel {
   static constexpr unsigned epb = f64 ? 2 : 4;                    // elements per Philox block
   static constexpr unsigned per_iter = 4 * V::W / (f64 ? 2 : 1);  // elements per W blocks
 
-  // Two independent groups of W blocks per iteration: Philox is a chain of dependent multiplies,
-  // and interleaving two chains measured 1.3x faster than one on the 2-core Zen 4 dev machine.
-  static constexpr unsigned groups = 2;
-
   template <class Tag, class Elem>
   static void body(const run_args& a, std::uint64_t g, std::uint64_t end, Elem elem) {
     auto* out = static_cast<typename Tag::T*>(a.out) + (g - a.g0);
-    const std::uint32_t k0 = static_cast<std::uint32_t>(a.stream.seed);
-    const std::uint32_t k1 = static_cast<std::uint32_t>(a.stream.seed >> 32);
-    const typename V::u32v c2 = typename V::u32v{} + static_cast<std::uint32_t>(a.stream.key);
-    const typename V::u32v c3 = typename V::u32v{} + static_cast<std::uint32_t>(a.stream.key >> 32);
-    const typename V::u32v iota = V::iota();
+    const stream_id s = a.stream;  // a local copy: the stores through `out` cannot alias it
     constexpr unsigned n_per_vec = V::W / (f64 ? 2 : 1);
     for (std::uint64_t b = g / epb; g < end; g += groups * per_iter, b += groups * V::W, out += groups * per_iter) {
       typename V::u32v c[4 * groups];
-      for (unsigned h = 0; h < groups; ++h) {
-        const std::uint64_t bh = b + h * V::W;
-        const std::uint32_t lo = static_cast<std::uint32_t>(bh);
-        c[4 * h] = lo + iota;
-        const typename V::u32v carry = (typename V::u32v)(c[4 * h] < lo);  // all ones where lo wrapped
-        c[4 * h + 1] = (static_cast<std::uint32_t>(bh >> 32) | (a.stream.domain << 24)) - carry;
-        c[4 * h + 2] = c2;
-        c[4 * h + 3] = c3;
-      }
-      philox<groups>(c, k0, k1);
-      for (unsigned h = 0; h < groups; ++h) V::transpose4(c + 4 * h);
+      stream_blocks(s, b, c);
       for (unsigned h = 0; h < groups; ++h) {
         typename L::u x;
         for (int k = 0; k < 4; ++k) x.v[k] = (typename L1::u)c[4 * h + k];
@@ -148,26 +136,12 @@ struct tag_bf16_hw {
 };
 
 // Raw words of whole groups: blocks [b, b + n_blocks), n_blocks a multiple of 2W, in stream order.
-void word_blocks(const stream_id& s, std::uint64_t b, std::uint64_t n_blocks, std::uint32_t* out) {
-  constexpr unsigned groups = 2;  // two Philox chains interleaved, as in kernel::body
-  const std::uint32_t k0 = static_cast<std::uint32_t>(s.seed), k1 = static_cast<std::uint32_t>(s.seed >> 32);
-  const typename V::u32v c2 = typename V::u32v{} + static_cast<std::uint32_t>(s.key);
-  const typename V::u32v c3 = typename V::u32v{} + static_cast<std::uint32_t>(s.key >> 32);
-  const typename V::u32v iota = V::iota();
+void word_blocks(const stream_id& stream, std::uint64_t b, std::uint64_t n_blocks, std::uint32_t* out) {
+  const stream_id s = stream;  // a local copy: the stores through `out` cannot alias it
   for (const std::uint64_t end = b + n_blocks; b < end; b += groups * V::W, out += 4 * groups * V::W) {
     typename V::u32v c[4 * groups];
-    for (unsigned h = 0; h < groups; ++h) {
-      const std::uint64_t bh = b + h * V::W;
-      const std::uint32_t lo = static_cast<std::uint32_t>(bh);
-      c[4 * h] = lo + iota;
-      const typename V::u32v carry = (typename V::u32v)(c[4 * h] < lo);  // all ones where lo wrapped
-      c[4 * h + 1] = (static_cast<std::uint32_t>(bh >> 32) | (s.domain << 24)) - carry;
-      c[4 * h + 2] = c2;
-      c[4 * h + 3] = c3;
-    }
-    philox<groups>(c, k0, k1);
-    for (unsigned h = 0; h < groups; ++h) V::transpose4(c + 4 * h);
-    std::memcpy(out, c, sizeof c);  // c[4h + k] holds words 4(b + hW) + kW ..: stream order
+    stream_blocks(s, b, c);
+    std::memcpy(out, c, sizeof c);
   }
 }
 
