@@ -62,7 +62,8 @@ def test_declarations_match_cusolver_header():
 def test_declaration_check_catches_a_wrong_signature(tmp_path):
     # The same check against a copy of cusolver_api.hpp with one parameter type changed must fail:
     # the check can fail.
-    src = open(os.path.join(CUDA_DIR, "cusolver_api.hpp")).read()
+    with open(os.path.join(CUDA_DIR, "cusolver_api.hpp")) as f:  # closed: ResourceWarning is an error
+        src = f.read()
     bad = src.replace("int lwork, int* info", "long lwork, int* info")
     assert bad != src
     (tmp_path / "cusolver_api.hpp").write_text(bad)
