@@ -72,7 +72,7 @@ if(_sow_lapack_lib)
     set(_sow_ob 0)
   endif()
   target_compile_definitions(sow_orthogonal PRIVATE SOW_LAPACK_PREFIX=${_sow_lapack_prefix} SOW_LAPACK_OPENBLAS=${_sow_ob})
-  target_compile_options(sow_orthogonal PRIVATE ${SOW_FP_FLAGS} -Wall -Wextra)
+  target_compile_options(sow_orthogonal PRIVATE ${SOW_FP_FLAGS} ${SOW_WARNINGS})
   add_library(sow::orthogonal ALIAS sow_orthogonal)
 else()
   message(WARNING "sow: no LAPACK found (pip install scipy-openblas32, or set SOW_LAPACK_LIBRARIES); "

@@ -1,11 +1,13 @@
 """House rules that hold across the tree, not inside one module: the suite's strict pytest
-configuration (pyproject.toml) is in force."""
+configuration (pyproject.toml) is in force; feature switches are always defined to 0 or 1."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 from cpp_build import ROOT
 
@@ -53,3 +55,47 @@ def test_pytest_configuration_is_strict(tmp_path):
         "[tool.pytest.ini_options]\n", "[tool.pytest.ini_options]\nno_such_option = 1\n"))
     rc, out = pytest_run(bad_config, tmp_path / "test_probe.py")
     assert rc != 0 and "no_such_option" in out, out
+
+
+# ----------------------------------------------------------------------------------------------
+# Feature switches: SOW_HAVE_* always defined to 0 or 1 and tested with #if.
+
+SOURCE_DIRS = ("cpp", "cuda", "tests", "examples")
+SOURCE_SUFFIXES = {".h", ".hpp", ".c", ".cpp", ".cu", ".cuh", ".inl"}
+
+
+def _sources(root: Path) -> list[Path]:
+    return sorted(p for d in SOURCE_DIRS for p in (root / d).rglob("*") if p.suffix in SOURCE_SUFFIXES)
+
+
+def feature_switch_misuses(root: Path) -> list[str]:
+    """Tests of a SOW_HAVE_* switch by definedness (#ifdef, #ifndef, defined()) in the sources,
+    and CMake definitions of one to anything but 0, 1 or a $<BOOL:...>."""
+    bad = []
+    test = re.compile(r"^\s*#\s*(ifdef|ifndef|elifdef|elifndef)\s+SOW_HAVE_|defined\s*\(?\s*SOW_HAVE_")
+    for p in _sources(root):
+        for n, line in enumerate(p.read_text(errors="replace").splitlines(), 1):
+            if test.search(line):
+                bad.append(f"{p.relative_to(root)}:{n}: {line.strip()}")
+    cmake = [root / "CMakeLists.txt", *sorted((root / "cmake").glob("*.cmake")), root / "cuda" / "CMakeLists.txt"]
+    for p in cmake:
+        for m in re.finditer(r"\b(SOW_HAVE_\w+)=(\S+?)[\s)]", p.read_text()):
+            if m.group(2) not in ("0", "1") and not m.group(2).startswith("$<BOOL:"):
+                bad.append(f"{p.relative_to(root)}: {m.group(0).strip()}")
+    return bad
+
+
+def test_feature_switches_are_0_or_1_and_tested_with_if():
+    assert feature_switch_misuses(ROOT) == []
+
+
+def test_every_sow_target_makes_an_undefined_switch_an_error():
+    """-Werror=undef on every target sow compiles: a source that tests a switch its target does not
+    define fails to build."""
+    top = (ROOT / "CMakeLists.txt").read_text()
+    assert re.search(r"set\(SOW_WARNINGS [^)]*-Werror=undef", top)
+    texts = top + (ROOT / "cmake" / "SowLapack.cmake").read_text() + (ROOT / "cuda" / "CMakeLists.txt").read_text()
+    for target in ("sow_core", "sow_orthogonal", "_core", "sow_cuda"):
+        assert re.search(rf"target_compile_options\({target} PRIVATE [^)]*\$\{{SOW_WARNINGS\}}", texts), target
+    assert "-Xcompiler=-Werror=undef" in (ROOT / "cuda" / "CMakeLists.txt").read_text()
+    assert re.search(r"target_compile_definitions\(_core PRIVATE SOW_HAVE_CUDA=\S+ SOW_HAVE_LAPACK=", top)

@@ -9,7 +9,7 @@
 
 #include "sow/dist.hpp"
 #include "sow/fill.hpp"
-#if defined(SOW_HAVE_CUDA)
+#if SOW_HAVE_CUDA
 #include "sow/cuda.hpp"
 #endif
 
@@ -45,7 +45,7 @@ inline sow::fill_target make_target(std::uintptr_t addr, const std::string& dtyp
   return t;
 }
 
-#if defined(SOW_HAVE_CUDA)
+#if SOW_HAVE_CUDA
 // CUDA: `stream` is a cudaStream_t as an int (0 = legacy default stream), `device` the CUDA
 // ordinal the output lives on; the call switches to it for the launch and back.
 class cuda_device_scope {

@@ -10,14 +10,14 @@
 #include <vector>
 
 #include "common.hpp"
-#if defined(SOW_HAVE_CUDA)
+#if SOW_HAVE_CUDA
 #include "sow/cuda.hpp"
 #include "sow/fill.hpp"
 #endif
 
 namespace py = pybind11;
 
-#if defined(SOW_HAVE_CUDA)
+#if SOW_HAVE_CUDA
 namespace {
 
 using sow::bindings::cuda_device_scope;
@@ -104,7 +104,7 @@ void orthogonal_cuda(std::uintptr_t addr, const std::string& dtype, const std::v
 #endif
 
 void sow_register_cuda(py::module_& m) {
-#if defined(SOW_HAVE_CUDA)
+#if SOW_HAVE_CUDA
   m.attr("has_cuda") = true;
   m.def("cuda_device_count", &sow::cuda_device_count);
   m.def("cuda_unavailable_reason", [] { return std::string(sow::cuda_unavailable_reason()); });

@@ -27,7 +27,7 @@ void check_orthogonal(std::uintptr_t addr, const std::string& dtype, const std::
   (void)sow::plan_orthogonal(t, gain, blocks);
 }
 
-#if defined(SOW_HAVE_LAPACK)
+#if SOW_HAVE_LAPACK
 // Orthogonal initialization (docs/orthogonal.md): the whole tensor, no shard.
 void orthogonal(std::uintptr_t addr, const std::string& dtype, const std::vector<std::int64_t>& shape,
                 const std::vector<std::int64_t>& strides, double gain, std::uint64_t seed, std::uint64_t key,
@@ -58,7 +58,7 @@ void sow_register_orthogonal(py::module_& m) {
       py::arg("gain"), py::arg("dtype"), py::arg("name") = "gain");
   m.def("check_orthogonal", &check_orthogonal, py::arg("addr"), py::arg("dtype"), py::arg("shape"),
         py::arg("strides"), py::arg("gain"), py::arg("blocks"));
-#if defined(SOW_HAVE_LAPACK)
+#if SOW_HAVE_LAPACK
   m.attr("has_lapack") = true;
   m.def("orthogonal", &orthogonal, py::arg("addr"), py::arg("dtype"), py::arg("shape"), py::arg("strides"),
         py::arg("gain"), py::arg("seed"), py::arg("key"), py::arg("blocks"), py::arg("threads"));
