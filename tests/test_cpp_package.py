@@ -148,20 +148,33 @@ def test_example_matches_python_bits(installed_prefix, tmp_path):
 
 
 def test_find_package_version_check(installed_prefix, tmp_path):
-    """sowConfigVersion.cmake (SameMajorVersion): 0.1 is found, a different major version is not."""
+    """sowConfigVersion.cmake (SameMajorVersion): this major.minor is found and reported as
+    sow.__version__ (config.hpp's, the one version), the next major version is not."""
+    major, minor, _ = (int(x) for x in sow.__version__.split("."))
     src = tmp_path / "src"
     src.mkdir()
-    (src / "CMakeLists.txt").write_text(textwrap.dedent("""\
+    (src / "CMakeLists.txt").write_text(textwrap.dedent(f"""\
         cmake_minimum_required(VERSION 3.24)
         project(v LANGUAGES CXX)
-        find_package(sow 0.1 CONFIG REQUIRED)
-        find_package(sow 1 CONFIG QUIET)
+        find_package(sow {major}.{minor} CONFIG REQUIRED)
+        message(STATUS "sow version is ${{sow_VERSION}}")
+        find_package(sow {major + 1} CONFIG QUIET)
         if(sow_FOUND)
-          message(FATAL_ERROR "sow 1.x must not be satisfied by ${sow_VERSION}")
+          message(FATAL_ERROR "sow {major + 1}.x must not be satisfied by ${{sow_VERSION}}")
         endif()
-        message(STATUS "sow version ok")
         """))
-    configure(src, tmp_path / "b", f"-DCMAKE_PREFIX_PATH={installed_prefix}")
+    out = configure(src, tmp_path / "b", f"-DCMAKE_PREFIX_PATH={installed_prefix}").stdout
+    assert f"sow version is {sow.__version__}" in out
+
+
+def test_installed_headers_and_c_abi_report_the_python_version(sow_test_programs):
+    """SOW_VERSION_STRING, sow_version() and sow_stream_format() of the installed package agree
+    with sow.__version__ and sow.STREAM_FORMAT."""
+    out = dict(line.split(" ", 1) for line in _run([str(sow_test_programs / "sow_info")]).stdout.splitlines())
+    major, minor, patch = (int(x) for x in sow.__version__.split("."))
+    assert out["version_string"] == sow.__version__
+    assert int(out["sow_version"]) == major * 10000 + minor * 100 + patch
+    assert int(out["sow_stream_format"]) == sow.STREAM_FORMAT
 
 
 def test_add_subdirectory(tmp_path):

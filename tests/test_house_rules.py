@@ -99,3 +99,93 @@ def test_every_sow_target_makes_an_undefined_switch_an_error():
         assert re.search(rf"target_compile_options\({target} PRIVATE [^)]*\$\{{SOW_WARNINGS\}}", texts), target
     assert "-Xcompiler=-Werror=undef" in (ROOT / "cuda" / "CMakeLists.txt").read_text()
     assert re.search(r"target_compile_definitions\(_core PRIVATE SOW_HAVE_CUDA=\S+ SOW_HAVE_LAPACK=", top)
+
+
+# ----------------------------------------------------------------------------------------------
+# One version number (cpp/include/sow/config.hpp) and one list of initializers (sow::init_names,
+# sow/plan.hpp), read by every layer.
+
+
+def config_hpp_version(root: Path = ROOT) -> str:
+    text = (root / "cpp" / "include" / "sow" / "config.hpp").read_text()
+    parts = [re.search(rf"^#define SOW_VERSION_{p} (\d+)$", text, re.M) for p in ("MAJOR", "MINOR", "PATCH")]
+    assert all(parts), "SOW_VERSION_MAJOR/MINOR/PATCH not found in config.hpp"
+    return ".".join(m.group(1) for m in parts)
+
+
+def test_one_version_number_read_by_every_layer():
+    import importlib.metadata
+
+    import sow
+    from sow import _core
+
+    v = config_hpp_version()
+    assert sow.__version__ == v
+    assert _core.__version__ == v and ".".join(map(str, _core.VERSION)) == v
+    assert importlib.metadata.version("sow") == v  # the wheel's metadata, from pyproject's regex
+    # No second copy: pyproject and CMake read config.hpp, Python reads _core.
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    assert re.search(r"^dynamic = \[.*\"version\".*\]$", pyproject, re.M)
+    assert not re.search(r"^version\s*=", pyproject, re.M)
+    assert 'input = "cpp/include/sow/config.hpp"' in pyproject
+    cmake = (ROOT / "CMakeLists.txt").read_text()
+    assert re.search(r"^project\(sow VERSION \$\{_sow_version_MAJOR\}", cmake, re.M)
+    assert not re.search(r"project\(sow VERSION \d", cmake)
+    for p in (ROOT / "python" / "sow").rglob("*.py"):
+        assert not re.search(r"__version__\s*(:\s*\w+\s*)?=\s*['\"]", p.read_text()), p
+
+
+def test_pyproject_version_regex_reads_config_hpp():
+    """The regex scikit-build-core applies (re.search with MULTILINE, then result.format)."""
+    try:
+        import tomllib
+    except ImportError:  # Python < 3.11
+        tomllib = __import__("pytest").importorskip("tomli")
+    cfg = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["scikit-build"]["metadata"]["version"]
+    assert cfg["provider"] == "scikit_build_core.metadata.regex"
+    m = re.search(cfg["regex"], (ROOT / cfg["input"]).read_text(), re.MULTILINE)
+    assert m and cfg["result"].format(*m.groups(), **m.groupdict()) == config_hpp_version()
+
+
+def _table_names() -> list[str]:
+    from sow import _core
+
+    return [d["name"] for d in _core.init_table()]
+
+
+def test_one_list_of_initializers_read_by_every_layer():
+    import sow
+    from sow import _batch, init, plan
+
+    names = _table_names()
+    assert len(names) == len(set(names)) and names
+    table = {d["name"]: d for d in __import__("sow")._core.init_table()}
+    # Python: every initializer has its allocating and in-place form, exported; no in-place
+    # public name without a table entry; the derived lists are the table's.
+    for n in names:
+        for f in (n, n + "_"):
+            assert callable(getattr(sow, f)), f
+            assert f in sow.__all__ and f in init.__all__, f
+    inplace = {f[:-1] for f in sow.__all__ if f.endswith("_") and not f.startswith("_")}
+    assert inplace == set(names)
+    assert set(init.RANDOM_INITIALIZERS) == {n for n in names if table[n]["random"]}
+    assert set(init.DETERMINISTIC_INITIALIZERS) == {n for n in names if not table[n]["random"]}
+    assert set(_batch.ELEMENTWISE) == {n for n in names if table[n]["elementwise"]}
+    assert list(plan.INITIALIZERS) == names
+    assert {m for m in dir(sow.Generator) if not m.startswith("_")} >= set(init.RANDOM_INITIALIZERS)
+    # C++: every initializer has its in-place function (init.hpp; orthogonal.hpp for the two that
+    # need LAPACK), and the C ABI one function each (those two only through sow_plan_add).
+    include = ROOT / "cpp" / "include" / "sow"
+    cpp = (include / "init.hpp").read_text() + (include / "orthogonal.hpp").read_text()
+    lapack_only = {"orthogonal", "delta_orthogonal"}
+    for n in names:
+        assert re.search(rf"\b{n}_?\(", cpp), f"no sow::{n}_ in init.hpp / orthogonal.hpp"
+    c_abi = set(re.findall(r"\bsow_(\w+)\(", (include / "sow.h").read_text()))
+    not_initializers = {"calculate_gain", "calculate_fan_in_and_fan_out", "key_hash", "last_error", "version",
+                        "stream_format"}
+    c_inits = {f for f in c_abi if not f.startswith("plan_") and f not in not_initializers}
+    assert c_inits == set(names) - lapack_only
+    # Docs: the README names every one.
+    readme = (ROOT / "README.md").read_text()
+    for n in names:
+        assert re.search(rf"`[^`\n]*\b{n}_?\b[^`\n]*`", readme), f"README does not name {n}"

@@ -80,7 +80,8 @@ from .init import (
     zeros_,
 )
 
-__version__: Final = "0.1.0"
+#: sow's version, defined once in cpp/include/sow/config.hpp (SOW_VERSION_*), read from _core.
+__version__: Final = _core.__version__
 #: The element-to-value mapping version (docs/stream-format.md); equals C++ SOW_STREAM_FORMAT.
 STREAM_FORMAT: Final = 1
 

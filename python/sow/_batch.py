@@ -23,11 +23,8 @@ from ._validate import check_key, check_seed, check_shape
 __all__ = ["Spec", "init_batch"]
 
 #: Initializers whose values are elementwise (one distribution per tensor): batched on a GPU.
-ELEMENTWISE: Final = (
-    "uniform", "normal", "trunc_normal", "xavier_uniform", "xavier_normal", "kaiming_uniform",
-    "kaiming_normal", "lecun_uniform", "lecun_normal", "variance_scaling", "constant", "zeros",
-    "ones",
-)
+#: From sow::init_names() (sow/plan.hpp) through _core.init_table().
+ELEMENTWISE: Final = tuple(d["name"] for d in _core.init_table() if d["elementwise"])
 
 
 class Spec:

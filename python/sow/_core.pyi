@@ -4,6 +4,9 @@ import numpy as np
 import numpy.typing as npt
 
 STREAM_FORMAT: int
+# register_config.cpp: the version (sow/config.hpp's SOW_VERSION_*).
+__version__: str
+VERSION: tuple[int, int, int]
 
 def fill(
     addr: int,

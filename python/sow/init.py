@@ -74,13 +74,10 @@ Real = Union[int, float]
 TRUNCATED_NORMAL_STD: Final = _core.TRUNCATED_NORMAL_STD  # 0.87962566103423978
 
 #: Allocating initializers that take ``seed``/``key``/``threads`` (each also has an in-place form).
-RANDOM_INITIALIZERS: Final = (
-    "uniform", "normal", "trunc_normal", "xavier_uniform", "xavier_normal",
-    "kaiming_uniform", "kaiming_normal", "lecun_uniform", "lecun_normal",
-    "variance_scaling", "sparse", "orthogonal", "delta_orthogonal",
-)
+#: (The list of initializers is sow::init_names(), sow/plan.hpp, read through _core.init_table().)
+RANDOM_INITIALIZERS: Final = tuple(d["name"] for d in _core.init_table() if d["random"])
 #: Allocating initializers that use no random stream.
-DETERMINISTIC_INITIALIZERS: Final = ("constant", "ones", "zeros", "eye", "dirac")
+DETERMINISTIC_INITIALIZERS: Final = tuple(d["name"] for d in _core.init_table() if not d["random"])
 
 _Dist = tuple[str, tuple[float, ...]]
 

@@ -20,6 +20,7 @@ void sow_register_init(py::module_& m);        // initializer formulas (sow/init
 void sow_register_orthogonal(py::module_& m);  // orthogonal checks; LAPACK orthogonal, delta_orthogonal
 void sow_register_cuda(py::module_& m);        // has_cuda, device queries and the CUDA entry points
 void sow_register_plan(py::module_& m);        // plans (sow/plan.hpp): sow.Plan's C++ half
+void sow_register_config(py::module_& m);      // the version (sow/config.hpp) and build facts
 
 PYBIND11_MODULE(_core, m) {
   m.doc() = "sow's compiled core (private; use the sow package)";
@@ -31,4 +32,5 @@ PYBIND11_MODULE(_core, m) {
   sow_register_orthogonal(m);
   sow_register_cuda(m);
   sow_register_plan(m);
+  sow_register_config(m);
 }
