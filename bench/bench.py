@@ -67,12 +67,14 @@ def cpu_model() -> str:
 
 
 def machine_info(threads: int, numpy_trunc: str) -> dict:
+    cfg = sow.show_config(mode="dicts")
     info = {
         "cpu_model": cpu_model(),
         "os_cpu_count": os.cpu_count(),
-        "sow_hardware_threads": sow._core.hardware_threads(),
-        "sow_isa": sow._core.isa(),
+        "sow_hardware_threads": cfg["cpu"]["hardware_threads"],
+        "sow_isa": cfg["cpu"]["active_isa"],
         "sow_version": sow.__version__,
+        "sow_config": cfg,
         "threads": threads,
         "numpy_version": np.__version__,
         "python": platform.python_version(),

@@ -46,8 +46,9 @@ def _need_cupy() -> Any:
     except ImportError:
         sys.exit("bench_gpu.py needs CuPy (pip install cupy-cuda12x)")
     if not sow.cuda_available():
+        cuda = sow.show_config(mode="dicts")["cuda"]
         sys.exit("bench_gpu.py needs a CUDA device and a CUDA build of sow "
-                 f"(sow._core.has_cuda={sow._core.has_cuda})")
+                 f"(CUDA built: {cuda['built']}, devices: {cuda['devices']} {cuda['unavailable_reason']})")
     return cp
 
 
@@ -264,8 +265,8 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"device": name, "bandwidth": bw, "fills": rows, "small": small,
-                       "orthogonal": ortho}, f, indent=1, default=str)
+            json.dump({"device": name, "sow_config": sow.show_config(mode="dicts"), "bandwidth": bw, "fills": rows,
+                       "small": small, "orthogonal": ortho}, f, indent=1, default=str)
     return 0
 
 

@@ -70,7 +70,8 @@ def main() -> int:
 
     shapes = SHAPES + (BIG if args.big else [])
     rows = []
-    print(f"threads={args.threads}  sow {sow.__version__}  LAPACK: {sow._core.lapack_info()}")
+    lapack = sow.show_config(mode="dicts")["lapack"]["info"]
+    print(f"threads={args.threads}  sow {sow.__version__}  LAPACK: {lapack}")
     if torch is not None:
         print(f"torch {torch.__version__} ({torch.get_num_threads()} threads)")
     hdr = f"{'shape':>12} {'dtype':>8} {'sow ms':>9} {'torch ms':>9} {'speedup':>8} {'sow err':>9} {'torch err':>9}"
@@ -121,7 +122,7 @@ def main() -> int:
                   flush=True)
     meta = {
         "machine": platform.machine(), "processor": platform.processor(), "cpus": os.cpu_count(),
-        "python": sys.version.split()[0], "sow": sow.__version__, "lapack": sow._core.lapack_info(),
+        "python": sys.version.split()[0], "sow": sow.__version__, "lapack": lapack,
         "torch": torch.__version__ if torch is not None else None, "threads": args.threads,
     }
     out = Path(args.out)

@@ -110,7 +110,8 @@ def main():
     ap.add_argument("--models", default="small,1.5b-f32")
     ap.add_argument("--repeats", type=int, default=3)
     args = ap.parse_args()
-    print(f"sow {sow.__version__}, ISA {sow._core.isa()}, {sow._core.hardware_threads()} hardware threads")
+    cpu = sow.show_config(mode="dicts")["cpu"]
+    print(f"sow {sow.__version__}, ISA {cpu['active_isa']}, {cpu['hardware_threads']} hardware threads")
     for m in args.models.split(","):
         bench(m, args.repeats)
 

@@ -38,6 +38,7 @@ from typing import Final
 
 from ._fans import calculate_fan_in_and_fan_out, calculate_gain
 from ._batch import Spec, init_batch
+from ._config import show_config
 from ._torch_rules import InferenceTensorError
 from .plan import ItemReport, Plan
 from .generator import Generator
@@ -116,6 +117,7 @@ __all__ = [
     "Generator",
     "Spec", "init_batch", "cuda_available",
     "InferenceTensorError", "Plan", "ItemReport",
+    "show_config",
     "key_hash",
     "calculate_gain",
     "calculate_fan_in_and_fan_out",

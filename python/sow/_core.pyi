@@ -4,9 +4,11 @@ import numpy as np
 import numpy.typing as npt
 
 STREAM_FORMAT: int
-# register_config.cpp: the version (sow/config.hpp's SOW_VERSION_*).
+# register_config.cpp: the version (sow/config.hpp's SOW_VERSION_*), build facts, the pool's limit.
 __version__: str
 VERSION: tuple[int, int, int]
+MAX_THREADS: int
+BUILD: dict[str, str | int]  # compiler, cplusplus, build_type, cuda_architectures
 
 def fill(
     addr: int,
