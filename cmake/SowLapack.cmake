@@ -8,10 +8,12 @@
 #                          then SOW_LAPACK_PREFIX is the symbol prefix ("" by default) and
 #                          SOW_LAPACK_OPENBLAS=ON says it exports openblas_set_num_threads.
 #   SOW_PYTHON_FOR_LAPACK  the interpreter to ask (default: Python_EXECUTABLE, else python3 on PATH).
-# Result: SOW_HAVE_LAPACK (ON/OFF), SOW_LAPACK_LIBDIR (the directory of the library, for RPATHs).
+# Result: SOW_HAVE_LAPACK (ON/OFF), SOW_LAPACK_LIBDIR (the directory of the library, for RPATHs),
+# SOW_LAPACK_LINK (what sow_orthogonal links: recorded in the installed package's sowConfig.cmake).
 
 set(SOW_HAVE_LAPACK OFF)
 set(SOW_LAPACK_LIBDIR "")
+set(SOW_LAPACK_LINK "")
 set(SOW_LAPACK_LIBRARIES "" CACHE FILEPATH "LAPACK library to link instead of scipy-openblas32")
 set(SOW_LAPACK_PREFIX "" CACHE STRING "Symbol prefix of SOW_LAPACK_LIBRARIES (e.g. scipy_)")
 option(SOW_LAPACK_OPENBLAS "SOW_LAPACK_LIBRARIES is an OpenBLAS (has openblas_set_num_threads)" OFF)
@@ -65,7 +67,11 @@ if(_sow_lapack_lib)
   get_filename_component(SOW_LAPACK_LIBDIR "${_sow_first}" DIRECTORY)
   add_library(sow_orthogonal STATIC cpp/src/orthogonal.cpp)
   target_include_directories(sow_orthogonal PRIVATE cpp/src)
-  target_link_libraries(sow_orthogonal PUBLIC sow_core ${_sow_lapack_lib})
+  # Installed, the LAPACK is sow::lapack, which sowConfig.cmake defines from the path recorded here
+  # (sow_LAPACK_LIBRARIES), so that a consumer can point it elsewhere if the library moved.
+  target_link_libraries(sow_orthogonal PUBLIC sow_core "$<BUILD_INTERFACE:${_sow_lapack_lib}>"
+                        "$<INSTALL_INTERFACE:sow::lapack>")
+  set(SOW_LAPACK_LINK "${_sow_lapack_lib}")
   if(_sow_lapack_openblas)
     set(_sow_ob 1)
   else()

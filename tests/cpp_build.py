@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -27,9 +28,10 @@ needs_cmake = pytest.mark.skipif(
     reason=f"needs cmake and a C/C++ compiler (cmake={CMAKE}, c++={CXX}, cc={CC})",
 )
 
-#: The session's C++ package: fast, self-contained builds: no Python extension, no CUDA, no LAPACK
-#: (orthogonal), Release.
-SOW_OPTIONS = ["-DSOW_BUILD_PYTHON=OFF", "-DSOW_CUDA=OFF", "-DSOW_WITH_LAPACK=OFF", "-DCMAKE_BUILD_TYPE=Release"]
+#: The session's C++ package: no Python extension, no CUDA, Release. Its LAPACK (sow::orthogonal)
+#: is the scipy-openblas32 of the interpreter running the tests, as for the Python build.
+SOW_OPTIONS = ["-DSOW_BUILD_PYTHON=OFF", "-DSOW_CUDA=OFF", "-DCMAKE_BUILD_TYPE=Release",
+               f"-DSOW_PYTHON_FOR_LAPACK={sys.executable}"]
 
 #: Seconds any one configure, build or test-program run may take.
 TIMEOUT = 600
@@ -59,11 +61,12 @@ def configure(src: Path, build_dir: Path, *options: str) -> subprocess.Completed
     return run([CMAKE, "-S", str(src), "-B", str(build_dir), *generator(), *options])
 
 
-def install_sow(tmp: Path, options: list[str] = SOW_OPTIONS, targets: tuple[str, ...] = ("sow_core",)) -> Path:
-    """sow configured with options, targets built, installed into tmp/prefix; returns the prefix."""
+def install_sow(tmp: Path, options: list[str] = SOW_OPTIONS, targets: tuple[str, ...] = ()) -> Path:
+    """sow configured with options, targets (default: all) built, installed into tmp/prefix;
+    returns the prefix."""
     build_dir, prefix = tmp / "build", tmp / "prefix"
     configure(ROOT, build_dir, *options)
-    for t in targets:
+    for t in targets or (None,):
         build(build_dir, t)
     run([CMAKE, "--install", str(build_dir), "--prefix", str(prefix)])
     return prefix

@@ -19,9 +19,10 @@ import numpy as np
 import pytest
 
 import sow
-from cpp_build import CC, CXX, NVCC, ROOT, build_consumer, configure, install_sow, needs_cmake
+from cpp_build import CC, CMAKE, CXX, NVCC, ROOT, build_consumer, configure, install_sow, needs_cmake
 from cpp_build import build as _build
 from cpp_build import run as _run
+from sow import _core
 
 SEED = 2024
 
@@ -117,6 +118,52 @@ def test_install_layout(installed_prefix):
         assert (installed_prefix / "include" / "sow" / h).is_file(), h
     libs = list(installed_prefix.glob("lib*/libsow_core.a")) + list(installed_prefix.glob("lib*/sow_core.lib"))
     assert libs, "static library not installed"
+    if _core.has_lapack:  # the same scipy-openblas32 the Python build found: sow::orthogonal too
+        assert list(installed_prefix.glob("lib*/libsow_orthogonal.a")), "sow_orthogonal not installed"
+        assert (installed_prefix / "include" / "sow" / "orthogonal.hpp").is_file()
+        assert "sow::orthogonal" in (cfg / "sowTargets.cmake").read_text()
+
+
+@pytest.mark.skipif(not _core.has_lapack, reason="sow built without a LAPACK: no sow::orthogonal")
+def test_orthogonal_consumer_matches_python_bits(sow_test_programs):
+    """A consumer linking sow::orthogonal from the installed package (find_package(sow COMPONENTS
+    orthogonal), the LAPACK through sow::lapack) gets Python's bits and messages."""
+    exe = sow_test_programs / "orthogonal_consumer"
+    assert exe.is_file(), "tests/cpp/CMakeLists.txt did not find sow::orthogonal in the installed package"
+    lines = _run([str(exe), str(SEED)]).stdout.splitlines()
+    got = dict(line.split(" ", 1) for line in lines)
+    expected = {
+        "tall_f32": sow.orthogonal((64, 48), seed=SEED, key="w", threads=1),
+        "blocks_f64": sow.orthogonal((48, 40), 2.0, seed=SEED, key="lstm", blocks=3, threads=1, dtype="float64"),
+        "delta_f32": sow.delta_orthogonal((3, 3, 8, 16), seed=SEED, key="conv", threads=1),
+    }
+    for label, want in expected.items():
+        assert got[label] == f"{_fnv_np(want):016x}", label
+    assert got["error"] == _python_error(lambda: sow.orthogonal((12, 4), seed=SEED, blocks=5))
+    assert got["lapack"] == _core.lapack_info()
+
+
+def test_orthogonal_component_reports_a_missing_lapack(installed_prefix, tmp_path):
+    """find_package(sow COMPONENTS orthogonal) fails with a message naming the library when the
+    LAPACK the package recorded is gone; sow::core alone is still found."""
+    if not (next(installed_prefix.glob("lib*/cmake/sow/sowConfig.cmake")).read_text().count(
+            "set(sow_HAS_ORTHOGONAL ON)")):
+        pytest.skip("package built without a LAPACK")
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "CMakeLists.txt").write_text(textwrap.dedent("""\
+        cmake_minimum_required(VERSION 3.24)
+        project(c LANGUAGES CXX)
+        set(sow_LAPACK_LIBRARIES /nonexistent/libmylapack.so)
+        find_package(sow CONFIG REQUIRED)
+        message(STATUS "core ${sow_core_FOUND} orthogonal ${sow_orthogonal_FOUND}")
+        find_package(sow CONFIG REQUIRED COMPONENTS orthogonal)
+        """))
+    r = subprocess.run([CMAKE, "-S", str(src), "-B", str(tmp_path / "b"), f"-DCMAKE_PREFIX_PATH={installed_prefix}"],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode != 0
+    assert "core TRUE orthogonal FALSE" in r.stdout
+    assert "/nonexistent/libmylapack.so" in r.stdout + r.stderr
 
 
 def test_installed_headers_are_self_contained(installed_prefix, tmp_path):
