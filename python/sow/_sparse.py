@@ -28,7 +28,7 @@ from . import _core
 from ._device import require_cuda
 from ._out import OutBuffer
 
-__all__ = ["MAX_ROWS", "num_zeros", "thresholds", "sparse_fill", "sparse_fill_cuda"]
+__all__ = ["MAX_ROWS", "num_zeros", "thresholds", "sparse_fill"]
 
 #: Row indices must fit in the low 32 bits of a pair.
 MAX_ROWS: Final = 1 << 32
@@ -59,33 +59,22 @@ def sparse_fill(
     key: int,
     threads: int,
 ) -> None:
-    """Write ``sparse``'s values and zeros into the host output ``out`` (the block at ``offsets``
-    of ``global_shape``); every argument is already validated."""
+    """Write ``sparse``'s values and zeros into ``out`` (the block at ``offsets`` of
+    ``global_shape``); every argument is already validated.
+
+    Host memory: one C++ call (thresholds, then values, then zeros). Device memory: the
+    thresholds of the shard's columns are computed on the host by the same CPU code (one streaming
+    pass over those columns' words, O(1) memory per column plus a small window: no device memory
+    proportional to ``rows``), then one launch writes the values and one zeroes the elements whose
+    pair ``word << 32 | row`` is <= their column's threshold, all ordered on ``out.stream``; the
+    thresholds' device copy is allocated before either launch. Either way a failed allocation
+    leaves ``out`` untouched."""
     if out.size == 0:
         return
-    _core.sparse_fill(
-        out.addr, out.dtype, tuple(out.shape), tuple(out.strides), tuple(global_shape),
-        tuple(offsets), float(sparsity), float(std), seed, key, threads,
-    )
-
-
-def sparse_fill_cuda(
-    buf: OutBuffer,
-    global_shape: tuple[int, int],
-    offsets: tuple[int, int],
-    sparsity: float,
-    std: float,
-    seed: int,
-    key: int,
-) -> None:
-    """``sparse`` into the device output ``buf``: the thresholds of the shard's columns are
-    computed on the host by the CPU code (one streaming pass over those columns' words, O(1)
-    memory per column plus a small window: no device memory proportional to ``rows``), then one
-    launch writes the values and one zeroes the elements whose pair ``word << 32 | row`` is <=
-    their column's threshold, all ordered on ``buf.stream``. The thresholds' device copy is
-    allocated before either launch, so a failed allocation leaves ``out`` untouched."""
-    require_cuda(buf.device)
-    _core.sparse_cuda(
-        buf.addr, buf.dtype, tuple(buf.shape), tuple(buf.strides), tuple(global_shape),
-        tuple(offsets), float(sparsity), float(std), seed, key, buf.stream, buf.device,
-    )
+    args = (out.addr, out.dtype, tuple(out.shape), tuple(out.strides), tuple(global_shape),
+            tuple(offsets), float(sparsity), float(std), seed, key)
+    if out.device is None:
+        _core.sparse_fill(*args, threads)
+        return
+    require_cuda(out.device)
+    _core.sparse_cuda(*args, out.stream, out.device)

@@ -41,7 +41,7 @@ from ._fans import LAYOUTS, calculate_fan_in_and_fan_out, calculate_gain
 from ._out import OutBuffer, check_out
 from ._orthogonal import delta_orthogonal, delta_orthogonal_, orthogonal, orthogonal_
 from ._shard import parse_shard
-from ._sparse import sparse_fill, sparse_fill_cuda
+from ._sparse import sparse_fill
 from ._validate import (
     check_key,
     check_positive_int,
@@ -541,10 +541,7 @@ def _sparse_run(
         return None  # type: ignore[return-value]
     buf = t.materialize()
     g, o = t.global_shape, t.offsets
-    if buf.host is None:
-        sparse_fill_cuda(buf, (g[0], g[1]), (o[0], o[1]), s, sd, se, k)
-    else:
-        sparse_fill(buf, (g[0], g[1]), (o[0], o[1]), s, sd, se, k, th)
+    sparse_fill(buf, (g[0], g[1]), (o[0], o[1]), s, sd, se, k, th)
     return buf.array
 
 
