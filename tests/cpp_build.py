@@ -77,3 +77,19 @@ def build_consumer(src: Path, build_dir: Path, prefix: Path, *options: str) -> P
     configure(src, build_dir, f"-DCMAKE_PREFIX_PATH={prefix}", "-DCMAKE_BUILD_TYPE=Release", *options)
     build(build_dir)
     return build_dir
+
+
+KAT_FILE = ROOT / "tests" / "kat" / "philox4x32.txt"
+
+
+def corrupted_kat(dst_dir: Path) -> Path:
+    """A copy of tests/kat/philox4x32.txt with the last word of one R=10 answer flipped: a
+    known-answer program must fail on it (the negative control of the KAT tests)."""
+    lines = KAT_FILE.read_text().splitlines()
+    i = next(k for k, line in enumerate(lines) if line.startswith("philox4x32 10 243f6a88"))
+    f = lines[i].split()
+    f[-1] = f"{int(f[-1], 16) ^ 1:08x}"
+    lines[i] = " ".join(f)
+    bad = dst_dir / "philox4x32.txt"
+    bad.write_text("\n".join(lines) + "\n")
+    return bad

@@ -13,7 +13,7 @@ import subprocess
 
 import pytest
 
-from cpp_build import ROOT, needs_cmake
+from cpp_build import ROOT, corrupted_kat, needs_cmake
 from cpp_build import run as _run
 from sow import _core
 
@@ -48,13 +48,7 @@ def test_every_cpu_backend_matches_the_known_answers(sow_test_programs):
 def test_a_wrong_answer_is_reported(sow_test_programs, tmp_path):
     """The same program on a copy of the file with one R=10 answer word changed fails, naming the
     scalar check and every instruction set."""
-    lines = KAT.read_text().splitlines()
-    i = next(k for k, line in enumerate(lines) if line.startswith("philox4x32 10 243f6a88"))
-    f = lines[i].split()
-    f[-1] = f"{int(f[-1], 16) ^ 1:08x}"
-    lines[i] = " ".join(f)
-    bad = tmp_path / "philox4x32.txt"
-    bad.write_text("\n".join(lines) + "\n")
+    bad = corrupted_kat(tmp_path)
     rc, out = _run_kat(sow_test_programs, bad)
     assert rc == 1, out[-2000:]
     assert "FAIL scalar R10 243f6a88" in out
