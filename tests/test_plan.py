@@ -243,3 +243,35 @@ def test_meta_items_are_checked_and_never_written():
     bad.add(torch.empty(2, 2, 2, device="meta"), "eye")
     with pytest.raises(ValueError, match="2 dimensions"):
         bad.validate()
+
+
+# ---------------------------------------------------------------------------------------------
+# CUDA items on a machine without a device: validated like any item, then refused before any
+# item (host ones included) is written.
+
+def test_device_item_without_a_device_writes_nothing():
+    from sow import _core
+
+    if sow.cuda_available():
+        pytest.skip("a CUDA device is present: tests/gpu/test_plan_cuda.py covers device items")
+    host = np.full((4, 4), np.nan, np.float32)
+    p = _core.Plan(0)
+    p.add("h", "host", host.ctypes.data, "float32", (4, 4), (), 0, (), (), [], "normal", {}, 1)
+    p.add("d", "device", 1 << 40, "float32", (4, 4), (), 0, (), (), [], "normal", {}, 2, 0, 0)
+    if not _core.has_cuda:
+        with pytest.raises(ValueError, match=r"items\[1\] \(d\): a CUDA item needs sow built with CUDA"):
+            p.validate()
+    else:
+        assert [r[0] for r in p.validate()] == ["normal(mean=0, std=1)"] * 2
+        with pytest.raises(RuntimeError, match="no CUDA device"):
+            p.execute(0)
+    assert np.isnan(host).all()
+    # a bad device item is named, as any other
+    q = _core.Plan(0)
+    q.add("d", "device", 1 << 40, "float32", (4, 4), (), 0, (), (), [], "normal", {"std": -1.0}, 2, 0, 0)
+    with pytest.raises(ValueError, match=r"items\[0\] \(d\)"):
+        q.validate()
+    r = _core.Plan(0)
+    r.add("d", "device", 1 << 40, "float32", (4, 4), (), 0, (), (), [], "normal", {}, 2, -1, 0)
+    with pytest.raises(ValueError, match="device ordinal"):
+        r.validate()

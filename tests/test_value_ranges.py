@@ -426,12 +426,13 @@ def test_empty_outputs_check_parameters():
         sow.normal_(np.empty((0, 3), np.float16), 0.0, 1e5, seed=0)
     with pytest.raises(ValueError, match=r"\bval\b"):
         sow.constant((0,), 1e6, dtype="float16")
-    # and the engine bridge itself checks an empty output's distribution
-    from sow import _fill
-    from sow._out import check_out
+    # and the one-item plan every call runs (sow::run_item) checks an empty output's distribution
+    from sow import _core
 
+    a = np.empty(0, np.float32)
     with pytest.raises(ValueError, match="trunc_normal"):
-        _fill.fill(check_out(np.empty(0, np.float32)), (0,), (0,), "trunc_normal", (0.0, 1.0, 50.0, 60.0), 0, 0, 1)
+        _core.run_item("host", a.ctypes.data, "float32", (0,), (4,), (), (), "trunc_normal",
+                       {"a": 50.0, "b": 60.0}, 0, 0, 1, True)
 
 
 def test_variance_scaling_tiny_scale_is_legal():

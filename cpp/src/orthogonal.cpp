@@ -287,31 +287,16 @@ void orthogonal(const fill_target& target, double gain, std::uint64_t seed, std:
 // allocates everything before its first store), then the other taps are zeroed by plain stores,
 // which allocate nothing. A failed allocation therefore leaves `target` untouched.
 void delta_orthogonal(const fill_target& target, double scale, std::uint64_t seed, std::uint64_t key, int threads) {
-  const std::size_t nd = target.shape.size();
   const fill_target tap = delta_orthogonal_tap(target, scale);
   resolve_threads(threads);
+  const std::vector<fill_target> zeros = delta_orthogonal_zeros(target);  // allocated before any write
   // all checks passed
   orthogonal(tap, scale, seed, key, 1, threads);
   const std::size_t item = itemsize(target.type);
-  const std::int64_t rows = target.shape[nd - 2], cols = target.shape[nd - 1];
-  const std::int64_t rs = target.strides[nd - 2], cs = target.strides[nd - 1];
-  std::array<std::int64_t, 3> idx{};  // spatial index, last dimension fastest
-  const std::size_t ns = nd - 2;
-  for (;;) {
-    std::int64_t off = 0;
-    bool is_centre = true;
-    for (std::size_t k = 0; k < ns; ++k) {
-      off += idx[k] * target.strides[k];
-      is_centre = is_centre && idx[k] == (target.shape[k] - 1) / 2;
-    }
-    if (!is_centre) {
-      unsigned char* plane = static_cast<unsigned char*>(target.data) + off;
-      for (std::int64_t i = 0; i < rows; ++i)
-        for (std::int64_t j = 0; j < cols; ++j) std::memset(plane + i * rs + j * cs, 0, item);
-    }
-    std::size_t k = ns;
-    while (k > 0 && ++idx[k - 1] == target.shape[k - 1]) idx[--k] = 0;
-    if (k == 0) break;
+  for (const fill_target& pl : zeros) {
+    unsigned char* plane = static_cast<unsigned char*>(pl.data);
+    for (std::int64_t i = 0; i < pl.shape[0]; ++i)
+      for (std::int64_t j = 0; j < pl.shape[1]; ++j) std::memset(plane + i * pl.strides[0] + j * pl.strides[1], 0, item);
   }
 }
 

@@ -63,6 +63,32 @@ fill_target delta_orthogonal_tap(const fill_target& target, double scale) {
   return tap;
 }
 
+std::vector<fill_target> delta_orthogonal_zeros(const fill_target& target) {
+  const std::size_t nd = target.shape.size(), ns = nd - 2;
+  std::vector<fill_target> planes;
+  std::vector<std::int64_t> idx(ns, 0);
+  for (;;) {
+    std::int64_t off = 0;
+    bool is_centre = true;
+    for (std::size_t k = 0; k < ns; ++k) {
+      off += idx[k] * target.strides[k];
+      is_centre = is_centre && idx[k] == (target.shape[k] - 1) / 2;
+    }
+    if (!is_centre) {
+      fill_target pl;
+      pl.data = static_cast<unsigned char*>(target.data) + off;
+      pl.type = target.type;
+      pl.shape = target.shape.subspan(ns);
+      pl.strides = target.strides.subspan(ns);
+      planes.push_back(pl);
+    }
+    std::size_t k = ns;
+    while (k > 0 && ++idx[k - 1] == target.shape[k - 1]) idx[--k] = 0;
+    if (k == 0) break;
+  }
+  return planes;
+}
+
 orthogonal_plan plan_orthogonal(const fill_target& t, double gain, std::int64_t blocks, const char* gain_name) {
   const std::size_t nd = t.shape.size();
   if (nd < 2) invalid("orthogonal needs a tensor with 2 or more dimensions, got " + std::to_string(nd));

@@ -13,6 +13,7 @@
 
 #include "sow/detail/layout.hpp"
 #include "plan_backend.hpp"
+#include "sow/detail/cuda_plan_backend.hpp"
 #include "sow/orthogonal.hpp"
 #include "sow/round.hpp"
 
@@ -94,6 +95,23 @@ void set_orthogonal_backend(const orthogonal_backend& b) {
 orthogonal_backend get_orthogonal_backend() {
   std::lock_guard<std::mutex> lock(backend_mutex());
   return backend_slot();
+}
+
+namespace {
+cuda_backend& cuda_slot() {
+  static cuda_backend b{};
+  return b;
+}
+}  // namespace
+
+void set_cuda_backend(const cuda_backend& b) {
+  std::lock_guard<std::mutex> lock(backend_mutex());
+  cuda_slot() = b;
+}
+
+cuda_backend get_cuda_backend() {
+  std::lock_guard<std::mutex> lock(backend_mutex());
+  return cuda_slot();
 }
 }  // namespace detail
 
@@ -367,6 +385,11 @@ checked_item check_item(const plan& p, std::size_t i, const checked_item* prev =
     if (!t.strides.empty()) invalid("a buffer item is C-contiguous: give no strides");
     if (!it.where.index.empty()) invalid("a buffer item takes a box placement (offsets), not index sets");
   }
+  if (t.where == plan_target::kind::device) {
+    if (t.device < 0) invalid("a CUDA item needs a device ordinal >= 0, got " + std::to_string(t.device));
+    if (!detail::get_cuda_backend().fill_batch)
+      invalid("a CUDA item needs sow built with CUDA (sow::cuda), which is not linked");
+  }
   c.strides = t.strides.empty() ? c_strides(t.shape, t.type) : t.strides;
   if (c.strides.size() != nd) invalid("strides must have one entry per dimension");
   c.gshape = it.where.global_shape.empty() ? t.shape : it.where.global_shape;
@@ -441,7 +464,7 @@ checked_item check_item(const plan& p, std::size_t i, const checked_item* prev =
   const bool host = t.where != plan_target::kind::buffer;
   for (const box& bx : c.boxes) {
     fill_target ft = c.target_of(bx);
-    if (t.where != plan_target::kind::host)
+    if (t.where == plan_target::kind::none || t.where == plan_target::kind::buffer)
       ft.data = static_cast<unsigned char*>(stand_in) + bx.mem;
     switch (c.r.kind) {
       case op::elementwise: (void)detail::make_layout(ft, host); break;
@@ -466,8 +489,11 @@ checked_item check_item(const plan& p, std::size_t i, const checked_item* prev =
           (void)plan_orthogonal(ft, c.r.gain, c.r.blocks);
         else
           (void)delta_orthogonal_tap(ft, c.r.gain);
-        if (!detail::get_orthogonal_backend().orthogonal)
+        if (t.where == plan_target::kind::device) {
+          if (!detail::get_cuda_backend().orthogonal) invalid(init + " on CUDA needs sow::cuda, which is not linked");
+        } else if (!detail::get_orthogonal_backend().orthogonal) {
           invalid(init + " needs sow's LAPACK backend (sow::orthogonal), which is not linked");
+        }
         break;
       }
     }
@@ -541,10 +567,14 @@ bool provably_disjoint(const checked_item& a, const checked_item& b) {
   return false;
 }
 
+bool writes_memory(const plan_item& it) {
+  return it.target.where == plan_target::kind::host || it.target.where == plan_target::kind::device;
+}
+
 void check_no_overlap(const plan& p, const std::vector<checked_item>& items) {
   std::vector<span_of> spans;
   for (std::size_t i = 0; i < items.size(); ++i)
-    if (items[i].item->target.where == plan_target::kind::host && items[i].elements > 0)
+    if (writes_memory(*items[i].item) && items[i].elements > 0)
       spans.push_back(byte_span(items[i], i));
   std::sort(spans.begin(), spans.end(), [](const span_of& x, const span_of& y) { return x.lo < y.lo; });
   std::vector<span_of> active;  // spans that may still overlap later ones
@@ -639,23 +669,97 @@ std::vector<item_report> validate(const plan& p) {
   return out;
 }
 
-void execute(const plan& p, int threads) {
-  if (threads < 0) invalid("threads must be >= 0 (0 = all hardware threads), got " + std::to_string(threads));
-  const std::vector<checked_item> items = check_all(p);
-  for (std::size_t i = 0; i < items.size(); ++i)
-    if (items[i].item->target.where == plan_target::kind::buffer)
-      invalid(label(p, i) + ": a buffer item is written with write_range, not execute");
+namespace {
+
+// Byte offsets (from the target's data) of eye/dirac's ones in box `bx` of `c`.
+std::vector<std::int64_t> ones_offsets(const checked_item& c, const box& bx) {
+  const std::vector<std::uint64_t> flat = ones_in_box(c, bx);
+  std::vector<std::int64_t> out;
+  out.reserve(flat.size());
+  const std::size_t nd = bx.sizes.size();
+  for (std::uint64_t f : flat) {
+    std::int64_t off = bx.mem;
+    for (std::size_t k = nd; k-- > 0;) {
+      const auto n = static_cast<std::uint64_t>(bx.sizes[k]);
+      off += static_cast<std::int64_t>(f % n) * c.strides[k];
+      f /= n;
+    }
+    out.push_back(off);
+  }
+  return out;
+}
+
+fill_request request_of(const checked_item& c, const box& bx) {
+  const bool random = c.r.d.kind != dist_kind::constant;
+  return {c.target_of(bx), c.r.d, random ? c.seed : 0, random ? c.item->key.value : 0, 0};
+}
+
+// Device items, all validated: per (device, stream) in item order, every elementwise box (and the
+// zero fill under each eye/dirac) in one fill_batch, then the ones, sparse and orthogonal items on
+// the same stream. Only enqueues.
+void write_device(const std::vector<checked_item>& items) {
+  std::vector<std::pair<int, void*>> queues;
+  for (const checked_item& c : items) {
+    const plan_target& t = c.item->target;
+    if (t.where != plan_target::kind::device || c.elements == 0) continue;
+    const std::pair<int, void*> q{t.device, t.stream};
+    if (std::find(queues.begin(), queues.end(), q) == queues.end()) queues.push_back(q);
+  }
+  if (queues.empty()) return;
+  const detail::cuda_backend cb = detail::get_cuda_backend();
+  for (const auto& [device, stream] : queues) {
+    auto on_queue = [&, device = device, stream = stream](const checked_item& c) {
+      const plan_target& t = c.item->target;
+      return t.where == plan_target::kind::device && c.elements > 0 && t.device == device && t.stream == stream;
+    };
+    std::vector<fill_request> batch;
+    for (const checked_item& c : items) {
+      if (!on_queue(c)) continue;
+      for (const box& bx : c.boxes) {
+        if (c.r.kind == op::elementwise) batch.push_back(request_of(c, bx));
+        if (c.r.kind == op::eye || c.r.kind == op::dirac) batch.push_back({c.target_of(bx), dist::constant(0.0), 0, 0, 0});
+      }
+    }
+    if (!batch.empty()) cb.fill_batch(batch, items.front().seed, device, stream);
+    for (const checked_item& c : items) {
+      if (!on_queue(c) || c.r.kind == op::elementwise) continue;
+      const std::uint64_t key = c.item->key.value;
+      for (const box& bx : c.boxes) {
+        const fill_target ft = c.target_of(bx);
+        switch (c.r.kind) {
+          case op::eye:
+          case op::dirac: {
+            const std::vector<std::int64_t> offs = ones_offsets(c, bx);
+            if (!offs.empty()) cb.scatter(c.item->target.data, c.item->target.type, offs, 1.0, device, stream);
+            break;
+          }
+          case op::sparse: cb.sparse(ft, c.r.sparsity, c.r.std, c.seed, key, device, stream); break;
+          case op::orthogonal: cb.orthogonal(ft, c.r.gain, c.seed, key, c.r.blocks, device, stream); break;
+          case op::delta_orthogonal: {
+            // The tap first (orthogonal_cuda allocates its scratch before it enqueues a store), then
+            // the zeros, as on the host.
+            std::vector<fill_request> zeros;
+            for (const fill_target& pl : delta_orthogonal_zeros(ft)) zeros.push_back({pl, dist::constant(0.0), 0, 0, 0});
+            cb.orthogonal(delta_orthogonal_tap(ft, c.r.gain), c.r.gain, c.seed, key, 1, device, stream);
+            if (!zeros.empty()) cb.fill_batch(zeros, c.seed, device, stream);
+            break;
+          }
+          case op::elementwise: break;
+        }
+      }
+    }
+  }
+}
+
+// Host items, all validated: every elementwise box in one parallel pass, then the others, each
+// with its own parallelism (their allocations come before their own writes).
+void write_host(const std::vector<checked_item>& items, int threads) {
   auto writes = [](const checked_item& c) { return c.item->target.where == plan_target::kind::host; };
-  // Every elementwise box of every item in one parallel pass.
   std::vector<fill_request> requests;
   for (const checked_item& c : items)
     if (c.r.kind == op::elementwise && writes(c))
-      for (const box& bx : c.boxes) {
-        const bool random = c.r.d.kind != dist_kind::constant;
-        requests.push_back({c.target_of(bx), c.r.d, random ? c.seed : 0, random ? c.item->key.value : 0, 0});
-      }
+      for (const box& bx : c.boxes) requests.push_back(request_of(c, bx));
   fill_many(requests, threads);
-  // The others, each with its own parallelism (their allocations come before their own writes).
   const detail::orthogonal_backend ob = detail::get_orthogonal_backend();
   for (const checked_item& c : items) {
     if (c.r.kind == op::elementwise || !writes(c)) continue;
@@ -671,6 +775,38 @@ void execute(const plan& p, int threads) {
       }
     }
   }
+}
+
+void check_threads_arg(int threads) {
+  if (threads < 0) invalid("threads must be >= 0 (0 = all hardware threads), got " + std::to_string(threads));
+}
+
+}  // namespace
+
+void execute(const plan& p, int threads) {
+  check_threads_arg(threads);
+  const std::vector<checked_item> items = check_all(p);
+  for (std::size_t i = 0; i < items.size(); ++i)
+    if (items[i].item->target.where == plan_target::kind::buffer)
+      invalid(label(p, i) + ": a buffer item is written with write_range, not execute");
+  // Device work is only enqueued, so it goes first and runs while the host pass does.
+  write_device(items);
+  write_host(items, threads);
+}
+
+item_report run_item(const plan_item& item, std::uint64_t seed, int threads, bool write) {
+  check_threads_arg(threads);
+  plan p(seed);
+  p.add(item);
+  std::vector<checked_item> items;
+  items.push_back(check_item(p, 0));
+  const checked_item& c = items.front();
+  if (write) {
+    if (item.target.where == plan_target::kind::buffer) invalid("a buffer item is written with write_range");
+    write_device(items);
+    write_host(items, threads);
+  }
+  return {describe(c.r, item.spec.name), c.elements * itemsize(item.target.type)};
 }
 
 void write_range(const plan& p, std::size_t item, std::uint64_t begin, std::uint64_t end, void* out, int threads) {

@@ -15,7 +15,7 @@ What runs on the device is elsewhere: ``_fill`` (elementwise fills), ``_sparse``
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 import numpy as np
 
@@ -50,13 +50,35 @@ def parse_device(device: Any) -> int | None:
     """``None``/``"cpu"`` -> None (host memory, NumPy); ``"cuda"`` -> the current CUDA device;
     ``"cuda:N"`` (or an int N, or a ``torch.device``/``cupy.cuda.Device``) -> N. Raises
     ``ValueError`` for anything else and ``RuntimeError`` when CUDA is unavailable."""
-    if device is None:
+    cuda, index = parse_device_syntax(device)
+    if not cuda:
         return None
+    return resolve_device(index)
+
+
+def resolve_device(index: int | None) -> int:
+    """The CUDA ordinal of a parsed ``"cuda"`` (None: the current device) or ``"cuda:N"``;
+    ``RuntimeError`` when CUDA is unavailable, ``ValueError`` when N does not exist."""
+    require_cuda(index)
+    return _current_device() if index is None else index
+
+
+#: parse_device_syntax's result for host memory.
+HOST: Final = (False, None)
+
+
+def parse_device_syntax(device: Any) -> tuple[bool, int | None]:
+    """What ``device`` names, without touching CUDA: ``(False, None)`` for host memory,
+    ``(True, None)`` for the current CUDA device, ``(True, N)`` for cuda:N. ``ValueError`` for
+    anything else. (Allocating calls check their arguments between this and
+    :func:`resolve_device`, so a bad argument is reported before a missing device.)"""
+    if device is None:
+        return HOST
     index: int | None
     if isinstance(device, str):
         s = device.strip().lower()
         if s == "cpu":
-            return None
+            return HOST
         if s == "cuda" or s == "gpu":
             index = None
         elif s.startswith("cuda:") and s[5:].isdigit():
@@ -69,7 +91,7 @@ def parse_device(device: Any) -> int | None:
             raise ValueError(f"device must be a non-negative CUDA ordinal, got {device!r}")
     elif type(device).__module__.startswith("torch") and hasattr(device, "type"):
         if device.type == "cpu":
-            return None
+            return HOST
         if device.type != "cuda":
             raise ValueError(f"sow fills CPU and CUDA memory only, got device {device!r}")
         index = device.index
@@ -77,10 +99,7 @@ def parse_device(device: Any) -> int | None:
         index = int(device.id)
     else:
         raise ValueError(f"device must be None, 'cpu', 'cuda' or 'cuda:N', got {device!r}")
-    require_cuda(index)
-    if index is None:
-        index = _current_device()
-    return index
+    return True, index
 
 
 def _current_device() -> int:

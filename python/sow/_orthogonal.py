@@ -11,16 +11,13 @@ so their results agree to rounding.
 
 from __future__ import annotations
 
-import dataclasses
-import math
 from typing import Any, Union
 
 import numpy as np
 
-from . import _core, _cusolver, _device, _fill, _planning
-from ._dtypes import numpy_dtype, parse_dtype
-from ._out import OutBuffer, check_out
-from ._validate import check_key, check_positive_int, check_real, check_seed, check_shape, check_threads
+from . import _core
+from ._run import into_target, new_target, run
+from ._validate import check_real, is_int
 
 __all__ = ["orthogonal", "orthogonal_", "delta_orthogonal", "delta_orthogonal_"]
 
@@ -37,51 +34,20 @@ def _require_lapack() -> None:
         )
 
 
-def _check_matrix_shape(shape: tuple[int, ...], name: str) -> None:
-    if len(shape) < 2:
-        raise ValueError(
-            f"Only tensors with 2 or more dimensions are supported ({name} {shape!r} has "
-            f"{len(shape)})"
-        )
-    if math.prod(shape) == 0:
-        raise ValueError(f"orthogonal needs a non-empty tensor, got {name} {shape!r}")
+def _orthogonal_params(gain: Any, blocks: Any) -> dict[str, Any]:
+    params: dict[str, Any] = {"gain": check_real(gain, "gain")}
+    if blocks is not None:
+        if not is_int(blocks):
+            raise TypeError(f"blocks must be a positive int, got {type(blocks).__name__} {blocks!r}")
+        params["blocks"] = int(blocks)
+    return params
 
 
-def _check_blocks(blocks: Any, rows: int) -> int:
-    if blocks is None:
-        return 1
-    b = check_positive_int(blocks, "blocks")
-    if rows % b != 0:
-        raise ValueError(f"blocks={b} must divide shape[0]={rows}")
-    return b
-
-
-def _prepare(buf: OutBuffer) -> None:
-    """What the backend needs, checked before anything is written: LAPACK on the CPU, cuSOLVER
-    (loaded here) on CUDA."""
-    if buf.device is None:
+def _run_orthogonal(t: Any, init: str, params: dict[str, Any], seed: Any, key: Any,
+                    threads: Any) -> Any:
+    if not t.on_device:  # LAPACK is a property of the build: RuntimeError, as for a missing CUDA device
         _require_lapack()
-    else:
-        _cusolver.load_cusolver()
-
-
-def _run(buf: OutBuffer, gain: float, seed: int, key: int, blocks: int, threads: int) -> None:
-    if buf.device is None:
-        _core.orthogonal(
-            buf.addr, buf.dtype, buf.shape, buf.strides, gain, seed, key, blocks, threads
-        )
-    else:
-        _core.orthogonal_cuda(
-            buf.addr, buf.dtype, buf.shape, buf.strides, gain, seed, key, blocks, buf.stream,
-            buf.device,
-        )
-
-
-def _allocate(shape: tuple[int, ...], dtype: str, device: Any) -> OutBuffer:
-    dev = _device.parse_device(device)
-    if dev is None:
-        return check_out(np.empty(shape, dtype=numpy_dtype(dtype)))
-    return check_out(_device.cuda_empty(shape, dtype, dev))
+    return run(t, init, params, seed, key, threads)
 
 
 def orthogonal(
@@ -114,16 +80,8 @@ def orthogonal(
     ``blocks`` not dividing ``shape[0]``, and for the usual seed/key/dtype/threads errors;
     ``RuntimeError`` when a CUDA device or cuSOLVER is missing.
     """
-    gshape = check_shape(shape)
-    name = parse_dtype(dtype)
-    _check_matrix_shape(gshape, "shape")
-    g = check_real(gain, "gain")
-    s, k, th = check_seed(seed), check_key(key), check_threads(threads)
-    nb = _check_blocks(blocks, gshape[0])
-    buf = _allocate(gshape, name, device)
-    _prepare(buf)
-    _run(buf, g, s, k, nb, th)
-    return buf.array
+    t = new_target(shape, dtype, None, device)
+    return _run_orthogonal(t, "orthogonal", _orthogonal_params(gain, blocks), seed, key, threads)
 
 
 def orthogonal_(
@@ -133,77 +91,8 @@ def orthogonal_(
     """In-place :func:`orthogonal`: fill ``out`` (any strides; NumPy, CuPy, torch CPU/CUDA or
     DLPack, as the other in-place initializers) and return it. CUDA outputs are filled on their
     own device, ordered on ``stream`` (default: the array library's current stream)."""
-    buf = check_out(out, stream)
-    _check_matrix_shape(buf.shape, "out.shape")
-    g = check_real(gain, "gain")
-    s, k, th = check_seed(seed), check_key(key), check_threads(threads)
-    nb = _check_blocks(blocks, buf.shape[0])
-    _prepare(buf)
-    _core.check_orthogonal(buf.addr, buf.dtype, buf.shape, buf.strides, g, nb)
-    if _planning.stop_before_write("orthogonal"):
-        return None  # type: ignore[return-value]
-    _run(buf, g, s, k, nb, th)
-    return buf.array
-
-
-def _delta_checks(shape: tuple[int, ...], name: str) -> None:
-    if len(shape) not in (3, 4, 5):
-        raise ValueError(
-            f"delta_orthogonal requires a 3D, 4D or 5D shape, got {name} {shape!r}"
-        )
-    if math.prod(shape) == 0:
-        raise ValueError(f"delta_orthogonal needs a non-empty tensor, got {name} {shape!r}")
-    if shape[-1] < shape[-2]:
-        raise ValueError(
-            f"delta_orthogonal needs shape[-1] >= shape[-2] (fan_in <= fan_out), got {name} "
-            f"{shape!r}"
-        )
-
-
-def _delta_write(
-    buf: OutBuffer, scale: float, seed: int, key: int, threads: int
-) -> np.ndarray:
-    """orthogonal((in, out), scale) written straight into the centre tap (a strided 2-D view of
-    ``buf``), then zeros everywhere else: no temporary, and the tap first, because orthogonal
-    allocates all its scratch before its first store while the zeros need no allocation. So a
-    failed allocation (``MemoryError``) leaves ``buf`` untouched."""
-    _prepare(buf)  # LAPACK or cuSOLVER present: checked before anything is written
-    _core.check_orthogonal_gain(scale, buf.dtype, "scale")
-    _core.check_orthogonal(buf.addr, buf.dtype, buf.shape[-2:], buf.strides[-2:], scale, 1)
-    # all checks passed
-    if _planning.stop_before_write("delta_orthogonal"):
-        return None  # type: ignore[return-value]
-    if buf.device is None:
-        _core.delta_orthogonal(buf.addr, buf.dtype, buf.shape, buf.strides, scale, seed, key, threads)
-        return buf.array
-    centre = tuple((n - 1) // 2 for n in buf.shape[:-2])
-    tap = dataclasses.replace(
-        buf, data_ptr=buf.addr + sum(c * st for c, st in zip(centre, buf.strides)),
-        shape=buf.shape[-2:], strides=buf.strides[-2:],
-    )
-    _run(tap, scale, seed, key, 1, threads)
-    for start, shape in _off_centre_boxes(buf.shape, centre):
-        box = dataclasses.replace(
-            buf, data_ptr=buf.addr + sum(i * st for i, st in zip(start, buf.strides)), shape=shape
-        )
-        _fill.fill(box, shape, (0,) * len(shape), "constant", (0.0,), 0, 0, threads)
-    return buf.array
-
-
-def _off_centre_boxes(
-    shape: tuple[int, ...], centre: tuple[int, ...]
-) -> list[tuple[tuple[int, ...], tuple[int, ...]]]:
-    """(start, sizes) of boxes that tile every element of ``shape`` whose leading (spatial)
-    indices differ from ``centre``: for each spatial dimension k, the parts before and after
-    ``centre[k]`` with the earlier dimensions at their centre and the later ones whole."""
-    boxes = []
-    for k, c in enumerate(centre):
-        head = centre[:k]
-        for lo, hi in ((0, c), (c + 1, shape[k])):
-            if hi > lo:
-                boxes.append((head + (lo,) + (0,) * (len(shape) - k - 1),
-                              (1,) * k + (hi - lo,) + shape[k + 1:]))
-    return boxes
+    t = into_target(out, None, None, stream)
+    return _run_orthogonal(t, "orthogonal", _orthogonal_params(gain, blocks), seed, key, threads)
 
 
 def delta_orthogonal(
@@ -216,12 +105,9 @@ def delta_orthogonal(
     (orthonormal rows times ``scale``), so the convolution is norm-preserving at initialization
     (Xiao et al. 2018). Same dtypes and errors as :func:`orthogonal`, plus ``ValueError`` for
     the wrong rank or ``out < in``. ``device`` as for :func:`orthogonal`."""
-    gshape = check_shape(shape)
-    name = parse_dtype(dtype)
-    _delta_checks(gshape, "shape")
-    sc = check_real(scale, "scale")
-    s, k, th = check_seed(seed), check_key(key), check_threads(threads)
-    return _delta_write(_allocate(gshape, name, device), sc, s, k, th)
+    t = new_target(shape, dtype, None, device)
+    return _run_orthogonal(t, "delta_orthogonal", {"scale": check_real(scale, "scale")}, seed, key,
+                           threads)
 
 
 def delta_orthogonal_(
@@ -230,8 +116,6 @@ def delta_orthogonal_(
 ) -> np.ndarray:
     """In-place :func:`delta_orthogonal`: fill ``out`` (any supported array, host or CUDA) and
     return it."""
-    buf = check_out(out, stream)
-    _delta_checks(buf.shape, "out.shape")
-    sc = check_real(scale, "scale")
-    s, k, th = check_seed(seed), check_key(key), check_threads(threads)
-    return _delta_write(buf, sc, s, k, th)
+    t = into_target(out, None, None, stream)
+    return _run_orthogonal(t, "delta_orthogonal", {"scale": check_real(scale, "scale")}, seed, key,
+                           threads)

@@ -25,10 +25,8 @@ from typing import Final
 import numpy as np
 
 from . import _core
-from ._device import require_cuda
-from ._out import OutBuffer
 
-__all__ = ["MAX_ROWS", "num_zeros", "thresholds", "sparse_fill"]
+__all__ = ["MAX_ROWS", "num_zeros", "thresholds"]
 
 #: Row indices must fit in the low 32 bits of a pair.
 MAX_ROWS: Final = 1 << 32
@@ -47,34 +45,3 @@ def thresholds(
     return np.asarray(
         _core.sparse_thresholds(tuple(global_shape), c0, nc, float(sparsity), seed, key)
     )
-
-
-def sparse_fill(
-    out: OutBuffer,
-    global_shape: tuple[int, int],
-    offsets: tuple[int, int],
-    sparsity: float,
-    std: float,
-    seed: int,
-    key: int,
-    threads: int,
-) -> None:
-    """Write ``sparse``'s values and zeros into ``out`` (the block at ``offsets`` of
-    ``global_shape``); every argument is already validated.
-
-    Host memory: one C++ call (thresholds, then values, then zeros). Device memory: the
-    thresholds of the shard's columns are computed on the host by the same CPU code (one streaming
-    pass over those columns' words, O(1) memory per column plus a small window: no device memory
-    proportional to ``rows``), then one launch writes the values and one zeroes the elements whose
-    pair ``word << 32 | row`` is <= their column's threshold, all ordered on ``out.stream``; the
-    thresholds' device copy is allocated before either launch. Either way a failed allocation
-    leaves ``out`` untouched."""
-    if out.size == 0:
-        return
-    args = (out.addr, out.dtype, tuple(out.shape), tuple(out.strides), tuple(global_shape),
-            tuple(offsets), float(sparsity), float(std), seed, key)
-    if out.device is None:
-        _core.sparse_fill(*args, threads)
-        return
-    require_cuda(out.device)
-    _core.sparse_cuda(*args, out.stream, out.device)

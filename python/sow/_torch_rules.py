@@ -20,8 +20,6 @@ import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from . import _planning
-
 __all__ = ["InferenceTensorError", "is_torch_tensor", "inplace_rules", "bump_version"]
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -66,16 +64,11 @@ def inplace_rules(fn: F) -> F:
     def wrapper(out: Any, *args: Any, **kwargs: Any) -> Any:
         if not is_torch_tensor(out):
             return fn(out, *args, **kwargs)
-        if _is_meta(out):
-            if _planning.active():
-                return fn(out, *args, **kwargs)
-            with _planning.planning():
-                fn(out, *args, **kwargs)
+        if _is_meta(out):  # checked as a memory-less plan item, never written
+            fn(out, *args, **kwargs)
             return out
         check_writable(out)
         result = fn(out, *args, **kwargs)
-        if _planning.active():
-            return result
         bump_version(out)
         return result
 

@@ -14,8 +14,10 @@ start, no per-tensor Python round trip). Items are checked in Python for their *
 naming the item and parameter); every *value* is checked once, in C++ (ValueError
 ``items[i] (name): ...``). Nothing is written unless the whole plan is valid.
 
-Targets: host memory (NumPy arrays, torch CPU tensors, DLPack CPU exporters), torch meta tensors
-(validated, never written, as torch.nn.init is a no-op on meta), and *buffer* items
+Targets: host memory (NumPy arrays, torch CPU tensors, DLPack CPU exporters), CUDA memory (CuPy
+arrays, torch CUDA tensors, DLPack CUDA exporters: written on their device and stream, the
+elementwise items of each stream in one kernel launch), torch meta tensors (validated, never
+written, as torch.nn.init is a no-op on meta), and *buffer* items
 (:meth:`Plan.add_buffer`): no memory, their C-contiguous bytes produced range by range with
 :meth:`Plan.write_range` (for streaming checkpoints).
 """
@@ -135,31 +137,32 @@ class Plan:
 
     def add(self, out: Any, spec: Any, *, key: Any = 0, name: str | None = None,
             global_shape: Any = None, shard: Any = None,
-            index: Sequence[Sequence[int] | None] | None = None) -> int:
-        """Add ``out`` (host memory or a torch meta tensor) filled with ``spec``; returns the item's
+            index: Sequence[Sequence[int] | None] | None = None, stream: Any = None) -> int:
+        """Add ``out`` (host or CUDA memory, or a torch meta tensor) filled with ``spec``; returns the item's
         index. ``spec``: ``sow.Spec(name, **params)``, ``(name, {params})`` or a bare name.
         ``global_shape``/``shard`` as for the in-place functions; ``index`` (one entry per
         dimension, None or a strictly increasing list of global indices) places a non-contiguous
         shard, e.g. torch's ``_StridedShard`` rows. ``name`` (default: ``key`` when it is a str)
-        is used in messages."""
+        is used in messages. ``stream`` orders a CUDA item (default: its library's current
+        stream)."""
         i = len(self._names)
         nm, init, params, k = self._item_args(i, name, spec, key)
         try:
-            buf = check_out(out)
+            buf = check_out(out, stream)
             if _torch_rules.is_torch_tensor(out) and not buf.meta:
                 _torch_rules.check_writable(out)
         except (TypeError, ValueError) as e:
             raise type(e)(f"items[{i}]: {e}") from None
-        if buf.device is not None:
-            raise ValueError(f"items[{i}]: a Plan fills host memory; {type(out).__name__} is on "
-                             f"cuda:{buf.device} (use sow.init_batch for CUDA tensors)")
         gshape, offsets = self._placement(i, buf.shape, global_shape, shard, index)
         idx = self._index(i, index, len(buf.shape))
         if init.startswith("kaiming") and 0 in gshape:
             warnings.warn("Initializing zero-element tensors is a no-op", UserWarning, stacklevel=2)
-        where = "none" if buf.meta else "host"
-        self._core.add(nm, where, buf.addr, buf.dtype, buf.shape, buf.strides, 0, gshape, offsets,
-                       idx, init, params, k)
+        where = "none" if buf.meta else "host" if buf.device is None else "device"
+        if where == "device":
+            self._device_prep(i, buf.device, init)
+        self._core.add(nm, where, 0 if buf.meta else buf.addr, buf.dtype, buf.shape, buf.strides,
+                       0, gshape, offsets, idx, init, params, k,
+                       -1 if buf.device is None else buf.device, buf.stream)
         self._names.append(nm)
         self._outs.append(out)
         self._writes.append(not buf.meta)
@@ -182,6 +185,19 @@ class Plan:
         self._outs.append(None)
         self._writes.append(False)
         return i
+
+    @staticmethod
+    def _device_prep(i: int, device: int, init: str) -> None:
+        """A CUDA item: the device must exist (RuntimeError otherwise, as for the single calls),
+        and cuSOLVER is loaded now for orthogonal items, before anything is written."""
+        from . import _cusolver, _device
+
+        try:
+            _device.require_cuda(device)
+            if init in ("orthogonal", "delta_orthogonal"):
+                _cusolver.load_cusolver()
+        except (RuntimeError, ValueError) as e:
+            raise type(e)(f"items[{i}]: {e}") from None
 
     @staticmethod
     def _placement(i: int, sizes: tuple[int, ...], global_shape: Any, shard: Any,
@@ -223,8 +239,8 @@ class Plan:
         return [ItemReport(n, s, b) for n, (s, b) in zip(self._names, self._core.validate())]
 
     def execute(self, threads: int | None = None) -> list[Any]:
-        """Validate, then write every host item; returns the outputs in order (meta items are
-        returned unwritten, buffer items as None)."""
+        """Validate, then write every host item and enqueue every CUDA item on its stream;
+        returns the outputs in order (meta items are returned unwritten, buffer items as None)."""
         self._core.execute(check_threads(threads))
         for out, writes in zip(self._outs, self._writes):
             if writes:

@@ -56,6 +56,11 @@ void check_whole_target(const fill_target& target, const char* initializer);
 /// 2-D view of `target` whose spans point into target's shape and strides.
 fill_target delta_orthogonal_tap(const fill_target& target, double scale);
 
+/// What delta_orthogonal zeroes: one 2-D (in, out) plane of `target` per spatial position other
+/// than the centre tap, in row-major order of the spatial index; spans point into target's. Host
+/// and CUDA both write exactly these.
+std::vector<fill_target> delta_orthogonal_zeros(const fill_target& target);
+
 /// Refuses (std::invalid_argument naming `name`) a gain that is not finite or whose values would
 /// overflow `type`: values are gain * q with |q| <= 1, so |gain| in the working precision
 /// (float32 for float32/float16/bfloat16, float64 for float64), enlarged by 2^-16 for q's

@@ -77,14 +77,19 @@ const std::vector<init_info>& init_names();
 ///   buffer  no memory now: the item's bytes are C-contiguous at byte `offset` of an output
 ///           (e.g. a file); write_range() produces any byte range of it
 ///   none    no memory ever (a torch meta tensor): checked as a host item would be, never written
+///   device  CUDA memory of CUDA device `device`, written on `stream` (a cudaStream_t as void*;
+///           nullptr = the legacy default stream), asynchronously; needs sow built with CUDA
+///           (sow::cuda linked), else validate() refuses the item
 struct plan_target {
-  enum class kind : int { host = 0, buffer = 1, none = 2 };
+  enum class kind : int { host = 0, buffer = 1, none = 2, device = 3 };
   kind where = kind::host;
   void* data = nullptr;
   dtype type = dtype::float32;
   std::vector<std::int64_t> shape;    // the item's local sizes
-  std::vector<std::int64_t> strides;  // bytes; empty = C-contiguous (host only)
+  std::vector<std::int64_t> strides;  // bytes; empty = C-contiguous (host and device)
   std::uint64_t offset = 0;           // buffer only
+  int device = -1;                    // device only: the CUDA ordinal
+  void* stream = nullptr;             // device only
 
   static plan_target host(void* data, dtype type, std::vector<std::int64_t> shape,
                           std::vector<std::int64_t> strides_bytes = {}) {
@@ -95,6 +100,10 @@ struct plan_target {
   }
   static plan_target none(dtype type, std::vector<std::int64_t> shape, std::vector<std::int64_t> strides_bytes = {}) {
     return {kind::none, nullptr, type, std::move(shape), std::move(strides_bytes), 0};
+  }
+  static plan_target cuda(void* data, dtype type, std::vector<std::int64_t> shape, std::vector<std::int64_t> strides_bytes,
+                          int device, void* stream) {
+    return {kind::device, data, type, std::move(shape), std::move(strides_bytes), 0, device, stream};
   }
 };
 
@@ -141,15 +150,23 @@ struct item_report {
 /// Every check of every item: the spec (names, types, values), the target (as make_layout checks
 /// outputs), the placement, the engine's value rules for the dtype, the initializer's own rules
 /// (eye's rank, dirac's groups, sparse's sparsity, orthogonal's blocks, ...), and that no two host
-/// items overlap in memory. Throws std::invalid_argument "items[i] (name): ..." for the first bad
+/// or device items overlap in memory. Throws std::invalid_argument "items[i] (name): ..." for the first bad
 /// item; writes nothing.
 std::vector<item_report> validate(const plan& p);
 
 /// Validates, then writes every host item: the elementwise ones in one parallel pass split by bytes
 /// across the library's thread pool (no per-item thread start), then eye/dirac ones, sparse zeros,
-/// orthogonal and delta_orthogonal. Nothing is written unless the whole plan is valid. `threads`
-/// as sow::fill (0 = every hardware thread); it never changes a value.
+/// orthogonal and delta_orthogonal. Device items are enqueued on their own streams: the elementwise
+/// ones of each (device, stream) in ONE kernel launch (sow::fill_cuda_batch), the others after them
+/// on the same stream (eye/dirac as a zero fill plus one scatter of the ones, sparse_cuda,
+/// orthogonal_cuda); execute() returns once they are enqueued. Nothing is written unless the whole
+/// plan is valid. `threads` as sow::fill (0 = every hardware thread); it never changes a value.
 void execute(const plan& p, int threads = 0);
+
+/// One item on its own, as every single-tensor function of sow's Python layer runs: the checks of
+/// validate() with the messages unprefixed (no "items[0]"), then, when `write`, its writes as
+/// execute() makes them (a none item is only checked). Returns the item's report.
+item_report run_item(const plan_item& item, std::uint64_t seed, int threads = 0, bool write = true);
 
 /// Writes bytes [begin, end) of buffer item `item` (its C-contiguous bytes, little-endian) into
 /// `out` (end - begin bytes). Elementwise and eye/dirac items only (any byte range; bytes need not

@@ -21,6 +21,7 @@ void sow_register_orthogonal(py::module_& m);  // orthogonal checks; LAPACK orth
 void sow_register_cuda(py::module_& m);        // has_cuda, device queries and the CUDA entry points
 void sow_register_plan(py::module_& m);        // plans (sow/plan.hpp): sow.Plan's C++ half
 void sow_register_config(py::module_& m);      // the version (sow/config.hpp) and build facts
+void sow_register_run(py::module_& m);         // run_item: a single-tensor call as a one-item plan
 
 PYBIND11_MODULE(_core, m) {
   m.doc() = "sow's compiled core (private; use the sow package)";
@@ -33,4 +34,5 @@ PYBIND11_MODULE(_core, m) {
   sow_register_cuda(m);
   sow_register_plan(m);
   sow_register_config(m);
+  sow_register_run(m);
 }

@@ -12,6 +12,7 @@
 #include "common.hpp"
 #if SOW_HAVE_CUDA
 #include "sow/cuda.hpp"
+#include "sow/detail/cuda_plan_backend.hpp"
 #include "sow/fill.hpp"
 #endif
 
@@ -105,6 +106,7 @@ void orthogonal_cuda(std::uintptr_t addr, const std::string& dtype, const std::v
 
 void sow_register_cuda(py::module_& m) {
 #if SOW_HAVE_CUDA
+  sow::detail::register_cuda_plan_backend();  // plans with device items (a static link may drop its initializer)
   m.attr("has_cuda") = true;
   m.def("cuda_device_count", &sow::cuda_device_count);
   m.def("cuda_unavailable_reason", [] { return std::string(sow::cuda_unavailable_reason()); });

@@ -7,27 +7,12 @@
 #include <string>
 #include <vector>
 
+#include "plan_item.hpp"
 #include "sow/plan.hpp"
 
 namespace py = pybind11;
 
 namespace {
-
-sow::param_value to_param(const std::string& name, const py::handle& v) {
-  // bool is an int in Python: refused here, as everywhere in sow.
-  if (py::isinstance<py::bool_>(v)) throw py::type_error(name + " must not be a bool");
-  if (py::isinstance<py::int_>(v)) {
-    try {
-      return v.cast<std::int64_t>();
-    } catch (const py::cast_error&) {
-      throw std::invalid_argument(name + " = " + py::str(v).cast<std::string>() + " does not fit in 64 bits");
-    }
-  }
-  if (py::isinstance<py::float_>(v)) return v.cast<double>();
-  if (py::isinstance<py::str>(v)) return v.cast<std::string>();
-  throw py::type_error(name + " must be a real number, an int or a str, got " +
-                       py::str(py::type::of(v).attr("__name__")).cast<std::string>());
-}
 
 class py_plan {
  public:
@@ -37,26 +22,14 @@ class py_plan {
                   const std::vector<std::int64_t>& shape, const std::vector<std::int64_t>& strides, std::uint64_t offset,
                   const std::vector<std::int64_t>& global_shape, const std::vector<std::int64_t>& offsets,
                   const std::vector<std::vector<std::int64_t>>& index, const std::string& spec, const py::dict& params,
-                  std::uint64_t key) {
+                  std::uint64_t key, int device, std::uintptr_t stream) {
     sow::plan_item it;
     it.name = name;
-    const sow::dtype t = sow::parse_dtype(dtype);
-    if (where == "host")
-      it.target = sow::plan_target::host(reinterpret_cast<void*>(addr), t, shape, strides);
-    else if (where == "buffer")
-      it.target = sow::plan_target::buffer(offset, t, shape);
-    else if (where == "none")
-      it.target = sow::plan_target::none(t, shape, strides);
-    else
-      throw std::invalid_argument("target must be 'host', 'buffer' or 'none', got '" + where + "'");
+    it.target = sow::bindings::make_plan_target(where, addr, dtype, shape, strides, offset, device, stream);
     it.where.global_shape = global_shape;
     it.where.offsets = offsets;
     it.where.index = index;
-    it.spec = sow::init_spec(spec);
-    for (const auto& [k, v] : params) {
-      const std::string kn = py::str(k).cast<std::string>();
-      it.spec.params.emplace_back(kn, to_param(kn, v));
-    }
+    it.spec = sow::bindings::make_spec(spec, params);
     it.key = key;
     return p_.add(std::move(it));
   }
@@ -117,7 +90,8 @@ void sow_register_plan(py::module_& m) {
       .def(py::init<std::uint64_t>(), py::arg("seed"))
       .def("add", &py_plan::add, py::arg("name"), py::arg("where"), py::arg("addr"), py::arg("dtype"),
            py::arg("shape"), py::arg("strides"), py::arg("offset"), py::arg("global_shape"), py::arg("offsets"),
-           py::arg("index"), py::arg("spec"), py::arg("params"), py::arg("key"))
+           py::arg("index"), py::arg("spec"), py::arg("params"), py::arg("key"), py::arg("device") = -1,
+           py::arg("stream") = 0)
       .def("validate", &py_plan::validate)
       .def("execute", &py_plan::execute, py::arg("threads") = 0)
       .def("write_range", &py_plan::write_range, py::arg("item"), py::arg("begin"), py::arg("end"), py::arg("out"),
