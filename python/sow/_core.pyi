@@ -198,3 +198,25 @@ def delta_orthogonal(
     threads: int,
 ) -> None: ...
 def lapack_info() -> str: ...
+
+# Every public single-tensor call (register_run.cpp, sow::run_item): a one-item plan; the plan's
+# checks with unprefixed messages (ValueError), then, when write, its writes. where: "host" |
+# "device" (CUDA memory of `device`, on `stream`) | "none" (checked only). Returns (resolved
+# spec, bytes).
+def run_item(
+    where: str,
+    addr: int,
+    dtype: str,
+    shape: tuple[int, ...],
+    strides: tuple[int, ...],
+    global_shape: tuple[int, ...],
+    offsets: tuple[int, ...],
+    spec: str,
+    params: dict[str, float | int | str],
+    key: int,
+    seed: int,
+    threads: int,
+    write: bool,
+    device: int = -1,
+    stream: int = 0,
+) -> tuple[str, int]: ...
