@@ -117,35 +117,19 @@ def check_threads(threads: Any) -> int:
     return t
 
 
-def check_real(
-    value: Any,
-    name: str,
-    *,
-    min_value: float | None = None,
-    min_inclusive: bool = True,
-) -> float:
-    """Validate a real-number parameter and return it as a Python float.
-
-    Ints and floats (Python or NumPy) are accepted; bools and anything else raise ``TypeError``.
-    NaN, infinities and values not representable as float64 raise ``ValueError``, as does a value
-    below ``min_value`` (or equal to it when ``min_inclusive`` is False).
-    """
+def check_real(value: Any, name: str) -> float:
+    """Type check and conversion of a real-number parameter: ints and floats (Python or NumPy)
+    become a Python float; bools and anything else raise ``TypeError``, and an int too large for
+    a float64 ``ValueError``. Its *value* (finite, in range for the initializer and dtype) is
+    checked once, in C++, by the plan every call runs (docs/design.md, "Checks before writes")."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(
         value, (int, float, np.integer, np.floating)
     ):
         raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
     try:
-        v = float(value)
+        return float(value)
     except OverflowError:
         raise ValueError(f"{name} must be finite, got {value!r}") from None
-    if not math.isfinite(v):
-        raise ValueError(f"{name} must be finite, got {v!r}")
-    if min_value is not None:
-        if min_inclusive and v < min_value:
-            raise ValueError(f"{name} must be >= {min_value}, got {v!r}")
-        if not min_inclusive and v <= min_value:
-            raise ValueError(f"{name} must be > {min_value}, got {v!r}")
-    return v
 
 
 def check_positive_int(value: Any, name: str) -> int:
