@@ -27,9 +27,6 @@ def fill(
 def check_dist(dtype: str, dist: str, params: tuple[float, ...], domain: int = 0) -> None:
     """The engine's checks of ``fill`` for ``dist(params)`` into ``dtype`` (parameters, their
     range for the dtype, the domain), touching no memory: ValueError as ``fill`` would raise."""
-def check_orthogonal(
-    addr: int, dtype: str, shape: tuple[int, ...], strides: tuple[int, ...], gain: float, blocks: int
-) -> None:
     """Every check of an orthogonal call (sow::plan_orthogonal), nothing written; address 0 (a
     meta tensor) is checked as if it were memory."""
 def check_orthogonal_gain(gain: float, dtype: str, name: str = "gain") -> None:
@@ -69,45 +66,11 @@ def init_dist(
 ) -> tuple[str, tuple[float, ...]]: ...
 def calculate_gain(nonlinearity: str, param: float | None = None) -> float: ...
 def calculate_fan_in_and_fan_out(shape: tuple[int, ...], layout: str = "torch") -> tuple[int, int]: ...
-def apply_sparse_zero_pattern(
-    addr: int,
-    dtype: str,
-    shape: tuple[int, ...],
-    strides: tuple[int, ...],
-    global_shape: tuple[int, ...],
-    offsets: tuple[int, ...],
-    sparsity: float,
-    seed: int,
-    key: int,
-) -> None: ...
-# sparse of a host shard: thresholds (stream-format.md §7), then values, then zeros.
-def sparse_fill(
-    addr: int,
-    dtype: str,
-    shape: tuple[int, ...],
-    strides: tuple[int, ...],
-    global_shape: tuple[int, ...],
-    offsets: tuple[int, ...],
-    sparsity: float,
-    std: float,
-    seed: int,
-    key: int,
-    threads: int,
-) -> None: ...
 # uint64 thresholds of columns [c0, c0 + nc); sigmas/cap: test hooks of the selection.
 def sparse_thresholds(
     global_shape: tuple[int, ...], c0: int, nc: int, sparsity: float, seed: int, key: int,
     sigmas: float = 8.0, cap: int = -1,
 ) -> npt.NDArray[np.uint64]: ...
-# eye / dirac of a host shard: zeros, then the ones inside the shard (O(shard)).
-def eye(
-    addr: int, dtype: str, shape: tuple[int, ...], strides: tuple[int, ...],
-    global_shape: tuple[int, ...], offsets: tuple[int, ...],
-) -> None: ...
-def dirac(
-    addr: int, dtype: str, shape: tuple[int, ...], strides: tuple[int, ...],
-    global_shape: tuple[int, ...], offsets: tuple[int, ...], groups: int,
-) -> None: ...
 
 # CUDA (present when built with nvcc; has_cuda says so). stream: cudaStream_t as int (0 = legacy
 # default stream); device: CUDA ordinal of the output. Without a device: RuntimeError("no CUDA
@@ -127,30 +90,6 @@ def fill_cuda(
     seed: int,
     key: int,
     domain: int,
-    stream: int,
-    device: int,
-) -> None: ...
-def fill_cuda_batch(
-    items: list[tuple[int, str, tuple[int, ...], tuple[int, ...], tuple[int, ...], tuple[int, ...],
-                      str, tuple[float, ...], int, int]],
-    seed: int,
-    stream: int,
-    device: int,
-) -> None: ...
-def scatter_cuda(
-    addr: int, dtype: str, byte_offsets: list[int], value: float, stream: int, device: int
-) -> None: ...
-def sparse_cuda(
-    addr: int,
-    dtype: str,
-    shape: tuple[int, ...],
-    strides: tuple[int, ...],
-    global_shape: tuple[int, ...],
-    offsets: tuple[int, ...],
-    sparsity: float,
-    std: float,
-    seed: int,
-    key: int,
     stream: int,
     device: int,
 ) -> None: ...
@@ -175,28 +114,6 @@ def cusolver_add_search_dir(dir: str) -> None: ...
 
 has_lapack: bool
 
-def orthogonal(
-    addr: int,
-    dtype: str,
-    shape: tuple[int, ...],
-    strides: tuple[int, ...],
-    gain: float,
-    seed: int,
-    key: int,
-    blocks: int,
-    threads: int,
-) -> None: ...
-# delta_orthogonal of a whole host tensor: the centre tap first, then the zeros.
-def delta_orthogonal(
-    addr: int,
-    dtype: str,
-    shape: tuple[int, ...],
-    strides: tuple[int, ...],
-    scale: float,
-    seed: int,
-    key: int,
-    threads: int,
-) -> None: ...
 def lapack_info() -> str: ...
 
 # Every public single-tensor call (register_run.cpp, sow::run_item): a one-item plan; the plan's

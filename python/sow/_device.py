@@ -10,7 +10,7 @@ array's library (CuPy's current stream, ``torch.cuda.current_stream()``), so fil
 with the surrounding work exactly as that library's own in-place operations are.
 
 What runs on the device is elsewhere: ``_fill`` (elementwise fills), ``_sparse``
-(``sparse_fill``), ``_orthogonal``, and ``_cusolver`` (loading cuSOLVER).
+(plans: ``_run`` and ``sow.Plan``), ``_orthogonal``, and ``_cusolver`` (loading cuSOLVER).
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 // sow._core's CUDA area (sow/cuda.hpp): has_cuda and the device queries always (a build without
-// CUDA reports none); where sow_cuda is built, the entry points for device memory: fill_cuda and
-// its batch, scatter_cuda, sparse_cuda, sparse_keys_cuda, orthogonal_cuda and the cuSOLVER loader.
+// CUDA reports none); where sow_cuda is built, the plan backend's registration, the cuSOLVER loader
+// and the raw entry points the GPU tests call (fill_cuda, sparse_keys_cuda, orthogonal_cuda); CUDA
+// items themselves run as plans (register_run.cpp, register_plan.cpp).
 // `stream` is a cudaStream_t as an int, `device` the output's CUDA ordinal (cuda_device_scope).
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
@@ -36,59 +37,12 @@ void fill_cuda(std::uintptr_t addr, const std::string& dtype, const std::vector<
   sow::fill_cuda(t, d, seed, key, reinterpret_cast<void*>(stream), domain);
 }
 
-// items: sequence of (addr, dtype, shape, strides, global_shape, offsets, dist, params, key,
-// domain), each as for fill_cuda (global_shape/offsets may be empty: the whole tensor).
-void fill_cuda_batch(const py::sequence& items, std::uint64_t seed, std::uintptr_t stream, int device) {
-  const std::size_t n = items.size();
-  std::vector<std::vector<std::int64_t>> dims(4 * n);
-  std::vector<sow::cuda_batch_item> batch(n);
-  for (std::size_t i = 0; i < n; ++i) {
-    const py::tuple it = items[i].cast<py::tuple>();
-    if (it.size() != 10)
-      throw std::invalid_argument(
-          "fill_cuda_batch: each item is (addr, dtype, shape, strides, global_shape, offsets, dist, params, key, domain)");
-    for (std::size_t j = 0; j < 4; ++j) dims[4 * i + j] = it[2 + j].cast<std::vector<std::int64_t>>();
-    sow::fill_target& t = batch[i].target;
-    t.data = reinterpret_cast<void*>(it[0].cast<std::uintptr_t>());
-    t.type = sow::parse_dtype(it[1].cast<std::string>());
-    t.shape = dims[4 * i];
-    t.strides = dims[4 * i + 1];
-    t.global_shape = dims[4 * i + 2];
-    t.offsets = dims[4 * i + 3];
-    batch[i].d = make_dist(it[6].cast<std::string>(), it[7].cast<std::vector<double>>());
-    batch[i].key = it[8].cast<std::uint64_t>();
-    batch[i].domain = it[9].cast<std::uint32_t>();
-  }
-  py::gil_scoped_release release;
-  const cuda_device_scope scope(device);
-  sow::fill_cuda_batch(batch, seed, reinterpret_cast<void*>(stream));
-}
-
-void scatter_cuda(std::uintptr_t addr, const std::string& dtype, const std::vector<std::int64_t>& byte_offsets,
-                  double value, std::uintptr_t stream, int device) {
-  const sow::dtype t = sow::parse_dtype(dtype);
-  py::gil_scoped_release release;
-  const cuda_device_scope scope(device);
-  sow::scatter_cuda(reinterpret_cast<void*>(addr), t, byte_offsets, value, reinterpret_cast<void*>(stream));
-}
-
 void sparse_keys_cuda(std::uintptr_t addr, std::uint64_t rows, std::uint64_t cols, std::uint64_t c0, std::uint64_t nc,
                       std::uint64_t seed, std::uint64_t key, std::uintptr_t stream, int device) {
   py::gil_scoped_release release;
   const cuda_device_scope scope(device);
   sow::sparse_keys_cuda(reinterpret_cast<std::uint64_t*>(addr), rows, cols, c0, nc, seed, key,
                         reinterpret_cast<void*>(stream));
-}
-
-// sparse into CUDA memory of `device` (thresholds on the host, values and zeros on `stream`).
-void sparse_cuda(std::uintptr_t addr, const std::string& dtype, const std::vector<std::int64_t>& shape,
-                 const std::vector<std::int64_t>& strides, const std::vector<std::int64_t>& global_shape,
-                 const std::vector<std::int64_t>& offsets, double sparsity, double std, std::uint64_t seed,
-                 std::uint64_t key, std::uintptr_t stream, int device) {
-  const sow::fill_target t = make_target(addr, dtype, shape, strides, global_shape, offsets);
-  py::gil_scoped_release release;
-  const cuda_device_scope scope(device);
-  sow::sparse_cuda(t, sparsity, std, seed, key, reinterpret_cast<void*>(stream));
 }
 
 // Orthogonal initialization of device memory (cuSOLVER, loaded on first use).
@@ -113,14 +67,8 @@ void sow_register_cuda(py::module_& m) {
   m.def("fill_cuda", &fill_cuda, py::arg("addr"), py::arg("dtype"), py::arg("shape"), py::arg("strides"),
         py::arg("global_shape"), py::arg("offsets"), py::arg("dist"), py::arg("params"), py::arg("seed"),
         py::arg("key"), py::arg("domain"), py::arg("stream"), py::arg("device"));
-  m.def("fill_cuda_batch", &fill_cuda_batch, py::arg("items"), py::arg("seed"), py::arg("stream"), py::arg("device"));
-  m.def("scatter_cuda", &scatter_cuda, py::arg("addr"), py::arg("dtype"), py::arg("byte_offsets"), py::arg("value"),
-        py::arg("stream"), py::arg("device"));
   m.def("sparse_keys_cuda", &sparse_keys_cuda, py::arg("addr"), py::arg("rows"), py::arg("cols"), py::arg("c0"),
         py::arg("nc"), py::arg("seed"), py::arg("key"), py::arg("stream"), py::arg("device"));
-  m.def("sparse_cuda", &sparse_cuda, py::arg("addr"), py::arg("dtype"), py::arg("shape"), py::arg("strides"),
-        py::arg("global_shape"), py::arg("offsets"), py::arg("sparsity"), py::arg("std"), py::arg("seed"),
-        py::arg("key"), py::arg("stream"), py::arg("device"));
   m.def("orthogonal_cuda", &orthogonal_cuda, py::arg("addr"), py::arg("dtype"), py::arg("shape"), py::arg("strides"),
         py::arg("gain"), py::arg("seed"), py::arg("key"), py::arg("blocks"), py::arg("stream"), py::arg("device"));
   m.def("cusolver_info", [] {

@@ -1,7 +1,7 @@
-// sow._core's initializer area (sow/init.hpp): the Python layer keeps its type checks and
-// argument names and asks these for fans, gains and distribution parameters, so the formulas and
-// their value checks exist only in C++ (cpp/src/init/); and the host entry points of the
-// initializers that are more than one fill (eye, dirac, sparse and its zero pattern).
+// sow._core's initializer area (sow/init.hpp): fans and gains for the Python helpers
+// (sow.calculate_gain, calculate_fan_in_and_fan_out), and test hooks of the formulas and the sparse
+// selection (init_dist, sparse_thresholds). The initializers themselves run as plans
+// (register_run.cpp, register_plan.cpp).
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
@@ -92,52 +92,6 @@ py::tuple init_dist(const std::string& name, const std::vector<std::int64_t>& gl
   return as_tuple(d);
 }
 
-sow::tensor_ref shard_ref(std::uintptr_t addr, const std::string& dtype, const std::vector<std::int64_t>& shape,
-                          const std::vector<std::int64_t>& strides, const std::vector<std::int64_t>& global_shape,
-                          const std::vector<std::int64_t>& offsets) {
-  sow::tensor_ref t(reinterpret_cast<void*>(addr), sow::parse_dtype(dtype), shape, strides);
-  t.shard(global_shape, offsets);
-  return t;
-}
-
-void zero_pattern(std::uintptr_t addr, const std::string& dtype, const std::vector<std::int64_t>& shape,
-                  const std::vector<std::int64_t>& strides, const std::vector<std::int64_t>& global_shape,
-                  const std::vector<std::int64_t>& offsets, double sparsity, std::uint64_t seed, std::uint64_t key) {
-  sow::tensor_ref t(reinterpret_cast<void*>(addr), sow::parse_dtype(dtype), shape, strides);
-  t.shard(global_shape, offsets);
-  py::gil_scoped_release release;
-  sow::apply_sparse_zero_pattern(t, sparsity, seed, key);
-}
-
-
-// eye / dirac of a host shard (zeros, then the ones inside the shard: O(shard) work).
-void eye(std::uintptr_t addr, const std::string& dtype, const std::vector<std::int64_t>& shape,
-         const std::vector<std::int64_t>& strides, const std::vector<std::int64_t>& global_shape,
-         const std::vector<std::int64_t>& offsets) {
-  const sow::tensor_ref t = shard_ref(addr, dtype, shape, strides, global_shape, offsets);
-  py::gil_scoped_release release;
-  sow::eye_(t);
-}
-
-void dirac(std::uintptr_t addr, const std::string& dtype, const std::vector<std::int64_t>& shape,
-           const std::vector<std::int64_t>& strides, const std::vector<std::int64_t>& global_shape,
-           const std::vector<std::int64_t>& offsets, std::int64_t groups) {
-  const sow::tensor_ref t = shard_ref(addr, dtype, shape, strides, global_shape, offsets);
-  py::gil_scoped_release release;
-  sow::dirac_(t, groups);
-}
-
-// sparse: values and zero pattern of a host shard in one call (thresholds, then values, then
-// zeros: nothing is written unless every allocation has succeeded).
-void sparse_fill(std::uintptr_t addr, const std::string& dtype, const std::vector<std::int64_t>& shape,
-                 const std::vector<std::int64_t>& strides, const std::vector<std::int64_t>& global_shape,
-                 const std::vector<std::int64_t>& offsets, double sparsity, double std, std::uint64_t seed,
-                 std::uint64_t key, int threads) {
-  const sow::tensor_ref t = shard_ref(addr, dtype, shape, strides, global_shape, offsets);
-  py::gil_scoped_release release;
-  sow::sparse_(t, sow::rng{seed, key, threads}, sparsity, std);
-}
-
 py::array_t<std::uint64_t> sparse_thresholds(const std::vector<std::int64_t>& global_shape, std::int64_t c0,
                                              std::int64_t nc, double sparsity, std::uint64_t seed, std::uint64_t key,
                                              double sigmas, std::int64_t cap) {
@@ -166,16 +120,6 @@ void sow_register_init(py::module_& m) {
         return sow::calculate_fan_in_and_fan_out(shape, layout);
       },
       py::arg("shape"), py::arg("layout") = "torch");
-  m.def("apply_sparse_zero_pattern", &zero_pattern, py::arg("addr"), py::arg("dtype"), py::arg("shape"),
-        py::arg("strides"), py::arg("global_shape"), py::arg("offsets"), py::arg("sparsity"), py::arg("seed"),
-        py::arg("key"));
-  m.def("eye", &eye, py::arg("addr"), py::arg("dtype"), py::arg("shape"), py::arg("strides"),
-        py::arg("global_shape"), py::arg("offsets"));
-  m.def("dirac", &dirac, py::arg("addr"), py::arg("dtype"), py::arg("shape"), py::arg("strides"),
-        py::arg("global_shape"), py::arg("offsets"), py::arg("groups"));
-  m.def("sparse_fill", &sparse_fill, py::arg("addr"), py::arg("dtype"), py::arg("shape"), py::arg("strides"),
-        py::arg("global_shape"), py::arg("offsets"), py::arg("sparsity"), py::arg("std"), py::arg("seed"),
-        py::arg("key"), py::arg("threads"));
   m.def("sparse_thresholds", &sparse_thresholds, py::arg("global_shape"), py::arg("c0"), py::arg("nc"),
         py::arg("sparsity"), py::arg("seed"), py::arg("key"), py::arg("sigmas") = 8.0, py::arg("cap") = -1);
 }
