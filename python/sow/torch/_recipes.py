@@ -98,21 +98,28 @@ def torchtitan_llama3(init_std: float = 0.02, depth_init: bool = True) -> Recipe
     ], name="torchtitan_llama3")
 
 
-def gpt2(std: float = 0.02, n_layer: int | None = None) -> Recipe:
+def gpt2(std: float | None = None, n_layer: int | None = None) -> Recipe:
     """GPT-2's init (the paper; nanoGPT; transformers' GPT2PreTrainedModel): every weight
     normal(0, std) (Linear/Conv1D weights and both embeddings); ``*c_proj.weight`` normal(0,
-    std / sqrt(2 * n_layer)) (n_layer: given, else from the model's config or block names);
-    biases zeros; LayerNorm ones/zeros."""
+    std / sqrt(2 * n_layer)); biases zeros; LayerNorm ones/zeros. ``std``: given, else the
+    model's ``config.initializer_range``, else 0.02; ``n_layer``: given, else the config's, else
+    from the block names."""
+
+    def base(t: Target) -> float:
+        if std is not None:
+            return std
+        v = getattr(getattr(t.root, "config", None), "initializer_range", None)
+        return float(v) if isinstance(v, (int, float)) and v > 0 else 0.02
 
     def scaled(t: Target) -> Any:
         n = n_layer if n_layer is not None else layer_count(t.root)
-        return sow.Spec("normal", std=std / math.sqrt(2 * n))
+        return sow.Spec("normal", std=base(t) / math.sqrt(2 * n))
 
     return Recipe([
         (_is_norm, _norm_spec),
         ("*c_proj.weight", scaled),
         ("*.bias", "zeros"),
-        ("*", sow.Spec("normal", std=std)),
+        ("*", lambda t: sow.Spec("normal", std=base(t))),
     ], name="gpt2")
 
 
