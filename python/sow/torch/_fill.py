@@ -169,7 +169,9 @@ class Batch:
         for n in self._cuda:
             it = self._items[n]
             for view, shard in _boxes(it.local, it.gshape, it.sets):
-                params = dict(it.spec.params, global_shape=it.gshape, shard=shard)
+                params = dict(it.spec.params)
+                if shard is not None:
+                    params.update(global_shape=it.gshape, shard=shard)
                 cuda_items.append((view, sow.Spec(it.spec.name, **params), it.key))
             specs[n] = repr(it.spec)
         for n in self._torch_fill:

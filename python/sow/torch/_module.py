@@ -175,7 +175,8 @@ def _skip_matcher(skip: Any) -> Callable[[Target], bool]:
 
 def _is_meta(t: Any) -> bool:
     if is_dtensor(t):
-        return t.to_local().device.type == "meta"
+        with torch.no_grad():
+            return t.to_local().device.type == "meta"
     return t.device.type == "meta"
 
 
@@ -287,10 +288,10 @@ def execute_records(tensors: dict[str, _Tensor], chosen: dict[str, Any], seed: i
             nbytes = 0 if local is None else local.numel() * local.element_size()
             reports.append(TensorReport(t.fqn, t.kind, text, gshape, describe_sets(sets, gshape)
                                         if local is not None else "(none on this rank)", nbytes))
-    for t, *_ in rows:  # writes went through raw pointers and torch ops; tell autograd once
-        if not _is_meta(t.tensor):
-            lt = t.tensor.to_local() if is_dtensor(t.tensor) else t.tensor
-            torch.autograd.graph.increment_version(lt)
+        for t, *_ in rows:  # writes went through raw pointers and torch ops; tell autograd
+            if not _is_meta(t.tensor):
+                lt = t.tensor.to_local() if is_dtensor(t.tensor) else t.tensor
+                torch.autograd.graph.increment_version(lt)
     return InitReport(reports, time.perf_counter() - t0, list(skipped), list(unset),
                       list(unrouted))
 
