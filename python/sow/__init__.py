@@ -140,3 +140,17 @@ __all__ = [
     "orthogonal", "orthogonal_",
     "delta_orthogonal", "delta_orthogonal_",
 ]
+
+
+def __getattr__(name: str) -> object:
+    """``sow.torch`` (whole PyTorch models) and ``sow.Recipe`` load on first access, so that
+    ``import sow`` never imports torch."""
+    if name == "torch":
+        import importlib
+
+        return importlib.import_module(".torch", __name__)
+    if name == "Recipe":
+        from .torch._recipe import Recipe
+
+        return Recipe
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

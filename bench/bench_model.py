@@ -1,0 +1,190 @@
+"""Whole-model init: torch's way vs sow.torch.init_module_ on a Llama-3-style model.
+
+Shape: dim 2048, 16 layers, FFN 8192, vocab 128256, GQA (8 of 32 heads for K/V), bfloat16
+(~1.5 B parameters, ~3 GB), transformers' LlamaForCausalLM. Each variant runs in its own process
+(so its peak RSS is its own):
+
+* ``torch``: ``AutoModelForCausalLM.from_config(cfg)`` in bfloat16 on the CPU (build with
+  torch's construction-time init, then HF's init), end to end;
+* ``sow``: build on meta, then ``init_module_(model, device="cpu", recipe="hf")``, end to end
+  (materialization and the first touch of fresh memory included);
+* ``touch``: the first-touch floor: allocate the same bytes and write them once with all
+  threads (``sow.zeros_``; torch's ``zero_`` is shown too);
+* ``refill``: the fill phase on already-touched memory: torch's HF re-init
+  (``_init_weights`` over the model) vs ``init_module_`` again on the same model, and one large
+  tensor's ``sow.normal_`` samples/s for reference.
+
+::
+
+    python bench/bench_model.py                  # all variants, 3 repeats each
+    python bench/bench_model.py --layers 2 --repeats 1   # a quick check that it runs
+    #   --json PATH   medians and raw timings (default bench/out/model.json)
+
+Values are checked before timing counts: sow's model must hold finite values with the recipe's
+std (normal(0, 0.02) weights within 2 %) or the run fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+
+def _config(layers: int):
+    from transformers import LlamaConfig
+
+    return LlamaConfig(vocab_size=128256, hidden_size=2048, intermediate_size=8192,
+                       num_hidden_layers=layers, num_attention_heads=32, num_key_value_heads=8,
+                       tie_word_embeddings=False, torch_dtype="bfloat16")
+
+
+def _peak_rss() -> int:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def _param_bytes(model) -> int:
+    return sum(p.numel() * p.element_size() for p in model.parameters())
+
+
+def _check(model) -> None:
+    import torch
+
+    w = model.model.layers[0].mlp.up_proj.weight.float()
+    if not torch.isfinite(w).all() or abs(float(w.std()) - 0.02) > 0.02 * 0.02:
+        raise SystemExit(f"sanity: up_proj std {float(w.std())} (want 0.02)")
+
+
+def run_variant(variant: str, layers: int) -> dict:
+    import torch
+
+    torch.set_num_threads(os.cpu_count() or 1)
+    import transformers  # noqa: F401 - imported before the baseline RSS is read
+
+    import sow.torch  # noqa: F401
+
+    cfg = _config(layers)
+    out: dict = {"variant": variant, "baseline_rss": _peak_rss()}
+    if variant == "torch":
+        from transformers import AutoModelForCausalLM
+
+        t0 = time.perf_counter()
+        model = AutoModelForCausalLM.from_config(cfg, dtype=torch.bfloat16)
+        out["seconds"] = time.perf_counter() - t0
+        out["param_bytes"] = _param_bytes(model)
+    elif variant == "sow":
+        import sow.torch
+        from transformers import LlamaForCausalLM
+
+        t0 = time.perf_counter()
+        with torch.device("meta"):
+            model = LlamaForCausalLM(cfg).to(torch.bfloat16)
+        sow.torch.init_module_(model, seed=0, recipe="hf", device="cpu")
+        out["seconds"] = time.perf_counter() - t0
+        out["param_bytes"] = _param_bytes(model)
+        _check(model)
+    elif variant == "touch":
+        with torch.device("meta"):
+            from transformers import LlamaForCausalLM
+
+            model = LlamaForCausalLM(cfg).to(torch.bfloat16)
+        import sow
+
+        n = _param_bytes(model)
+        t0 = time.perf_counter()
+        buf = torch.empty(n // 4, dtype=torch.float32)
+        sow.zeros_(buf)  # all threads, as the plan writes
+        out["seconds"] = time.perf_counter() - t0
+        del buf
+        t0 = time.perf_counter()
+        buf = torch.empty(n, dtype=torch.uint8)
+        buf.zero_()
+        out["torch_zero_seconds"] = time.perf_counter() - t0
+        out["param_bytes"] = n
+    elif variant == "refill":
+        import sow
+        import sow.torch
+        from transformers import LlamaForCausalLM
+
+        with torch.device("meta"):
+            model = LlamaForCausalLM(cfg).to(torch.bfloat16)
+        sow.torch.init_module_(model, seed=0, recipe="hf", device="cpu")  # touches the memory
+        t0 = time.perf_counter()
+        sow.torch.init_module_(model, seed=1, recipe="hf")
+        out["sow_refill_seconds"] = time.perf_counter() - t0
+        _check(model)
+        t0 = time.perf_counter()
+        with torch.no_grad():
+            for m in model.modules():
+                model._init_weights(m)
+        out["torch_refill_seconds"] = time.perf_counter() - t0
+        n = sum(p.numel() for p in model.parameters())
+        big = torch.empty(n, dtype=torch.bfloat16)
+        sow.normal_(big, seed=0)  # touch
+        t0 = time.perf_counter()
+        sow.normal_(big, std=0.02, seed=1)
+        out["one_tensor_seconds"] = time.perf_counter() - t0
+        out["numel"] = n
+        out["param_bytes"] = _param_bytes(model)
+    out["peak_rss"] = _peak_rss()
+    return out
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--layers", type=int, default=16)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--variants", default="touch,sow,refill,torch")
+    ap.add_argument("--json", default=str(Path(__file__).parent / "out" / "model.json"))
+    ap.add_argument("--one", help=argparse.SUPPRESS)
+    a = ap.parse_args()
+    if a.one:
+        print(json.dumps(run_variant(a.one, a.layers)))
+        return 0
+    runs: dict[str, list[dict]] = {}
+    for v in a.variants.split(","):
+        for _ in range(a.repeats):
+            r = subprocess.run([sys.executable, __file__, "--one", v, "--layers", str(a.layers)],
+                               capture_output=True, text=True, check=True)
+            runs.setdefault(v, []).append(json.loads(r.stdout.strip().splitlines()[-1]))
+    med = {v: {k: statistics.median(x[k] for x in rs) for k in rs[0] if k != "variant"}
+           for v, rs in runs.items()}
+    pb = next(iter(med.values()))["param_bytes"]
+    print(f"Llama-3-style, {a.layers} layers, bfloat16, {pb / 1e9:.2f} GB of parameters; "
+          f"{os.cpu_count()} CPUs; medians of {a.repeats}")
+    if "touch" in med:
+        print(f"  first-touch floor (allocate + write the bytes once, all threads): "
+              f"{med['touch']['seconds']:.2f} s (torch zero_: {med['touch']['torch_zero_seconds']:.2f} s)")
+    if "sow" in med:
+        s = med["sow"]
+        grown = s["peak_rss"] - s["baseline_rss"]
+        print(f"  sow init_module_(meta, device='cpu', recipe='hf'): {s['seconds']:.2f} s, "
+              f"peak RSS {s['peak_rss'] / 1e9:.2f} GB, {grown / 1e9:.2f} GB above the RSS after "
+              f"imports ({grown / pb:.3f}x parameter bytes)")
+    if "torch" in med:
+        t = med["torch"]
+        print(f"  torch from_config (build + HF init): {t['seconds']:.2f} s, peak RSS "
+              f"{t['peak_rss'] / 1e9:.2f} GB ({(t['peak_rss'] - t['baseline_rss']) / 1e9:.2f} GB "
+              f"above the RSS after imports)")
+        if "sow" in med:
+            print(f"  end to end: sow is {t['seconds'] / med['sow']['seconds']:.2f}x faster")
+    if "refill" in med:
+        r = med["refill"]
+        print(f"  re-init on touched memory: sow {r['sow_refill_seconds']:.2f} s, torch "
+              f"{r['torch_refill_seconds']:.2f} s ({r['torch_refill_seconds'] / r['sow_refill_seconds']:.1f}x); "
+              f"one {r['numel'] / 1e9:.2f} G-element normal_ {r['one_tensor_seconds']:.2f} s "
+              f"(sow's plan reaches {r['one_tensor_seconds'] / r['sow_refill_seconds'] * 100:.0f} % "
+              f"of its samples/s)")
+    Path(a.json).parent.mkdir(parents=True, exist_ok=True)
+    Path(a.json).write_text(json.dumps({"medians": med, "runs": runs, "layers": a.layers}, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,437 @@
+"""``init_module_``: every parameter and buffer of a module, one plan, keyed by name.
+
+Steps (nothing is materialized or written before every check has passed):
+
+1. Collect the tensors: fully-qualified names (FQNs) from the module tree, wrapper components
+   (``_orig_mod``, ``_checkpoint_wrapped_module``, ``_fsdp_wrapped_module``) dropped; a tensor
+   reachable under several names (tied weights) is one tensor, named by its first name.
+2. Decide each parameter's spec with the recipe (first matching rule). Buffers: the standard
+   resets (BatchNorm/InstanceNorm running statistics), else the owning module's init code.
+3. Run the init code the recipe asks for (``MODULE_CODE``, ``HF_INIT``, buffers) on meta
+   stand-ins, recording what it writes (sow.torch._patch).
+4. Refuse (ValueError, listing names): parameters no rule matches, buffers nothing sets, init
+   code that cannot be routed. ``strict=False`` leaves those tensors as they are and lists them.
+5. If any tensor is on meta: ``module.to_empty(device=device)``.
+6. One :class:`sow.Plan` (``sow.init_batch`` for CUDA tensors) fills everything; then the
+   deterministic writes (padding rows, copied buffer values) are done.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fnmatch
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+import sow
+from sow._validate import check_seed, check_threads
+
+from ._fill import Batch, describe_sets, is_dtensor, local_view
+from ._layers import buffer_default, torch_default
+from ._patch import Geometry, Record, Recorder, _contiguous_strides, apply_writes, routing, stand_ins
+from ._recipe import HF_INIT, MODULE_CODE, Action, Recipe, Target
+from ._recipes import RECIPES
+
+__all__ = ["init_module_", "InitReport", "TensorReport", "collect", "execute_records"]
+
+_WRAPPERS = ("_orig_mod", "_checkpoint_wrapped_module", "_fsdp_wrapped_module")
+
+
+@dataclass
+class _Tensor:
+    fqn: str
+    name: str
+    module: Any
+    module_fqn: str
+    slot: str  # "_parameters" | "_buffers"
+    tensor: Any
+    aliases: list[tuple[Any, str]] = field(default_factory=list)  # other (module, name) slots
+
+    @property
+    def kind(self) -> str:
+        return "parameter" if self.slot == "_parameters" else "buffer"
+
+
+def _clean(prefix: str) -> str:
+    return ".".join(p for p in prefix.split(".") if p and p not in _WRAPPERS)
+
+
+def collect(module: Any) -> dict[str, _Tensor]:
+    """Every distinct parameter and buffer of ``module`` by FQN (first name of tied ones)."""
+    if not isinstance(module, torch.nn.Module):
+        raise TypeError(f"module must be a torch.nn.Module, got {type(module).__name__}")
+    out: dict[str, _Tensor] = {}
+    by_id: dict[int, _Tensor] = {}
+    seen_slots: set[tuple[int, str, str]] = set()
+    for slot in ("_parameters", "_buffers"):
+        for mfqn, m in module.named_modules(remove_duplicate=False):
+            for name, t in getattr(m, slot).items():
+                if t is None or (id(m), slot, name) in seen_slots:
+                    continue
+                seen_slots.add((id(m), slot, name))
+                prev = by_id.get(id(t))
+                if prev is not None:
+                    prev.aliases.append((m, name))
+                    continue
+                mf = _clean(mfqn)
+                fqn = f"{mf}.{name}" if mf else name
+                if fqn in out:  # pragma: no cover - two tensors, one name after unwrapping
+                    raise ValueError(f"two tensors are both named {fqn!r}")
+                rec = _Tensor(fqn, name, m, mf, slot, t)
+                out[fqn] = by_id[id(t)] = rec
+    return out
+
+
+@dataclass(frozen=True)
+class TensorReport:
+    """One tensor in an :class:`InitReport`: ``fqn``, ``kind`` (parameter/buffer), ``spec``
+    (what it resolved to, e.g. ``normal(mean=0, std=0.02)``, with ``+ writes`` for deterministic
+    writes after it), ``global_shape``, ``local`` (this rank's box, e.g. ``[0:64, 0:128]``; index
+    runs in braces) and ``bytes`` (local)."""
+
+    fqn: str
+    kind: str
+    spec: str
+    global_shape: tuple[int, ...]
+    local: str
+    bytes: int
+
+
+@dataclass
+class InitReport:
+    """What :func:`init_module_` (or :func:`patch_init`) did: ``tensors`` (in order), ``skipped``
+    (by ``skip=``), ``unset`` (left as they were, strict=False), ``unrouted`` (init code not
+    routed, strict=False), ``seconds`` (total)."""
+
+    tensors: list[TensorReport]
+    seconds: float
+    skipped: list[str] = field(default_factory=list)
+    unset: list[str] = field(default_factory=list)
+    unrouted: list[str] = field(default_factory=list)
+
+    @property
+    def params(self) -> list[TensorReport]:
+        return [t for t in self.tensors if t.kind == "parameter"]
+
+    @property
+    def buffers(self) -> list[TensorReport]:
+        return [t for t in self.tensors if t.kind == "buffer"]
+
+    @property
+    def bytes(self) -> int:
+        return sum(t.bytes for t in self.tensors)
+
+    def __getitem__(self, fqn: str) -> TensorReport:
+        for t in self.tensors:
+            if t.fqn == fqn:
+                return t
+        raise KeyError(fqn)
+
+    def __str__(self) -> str:
+        w = max([len(t.fqn) for t in self.tensors] + [4])
+        lines = [f"{'name':<{w}}  {'global shape':<16} {'local':<24} {'bytes':>12}  spec"]
+        for t in self.tensors:
+            lines.append(f"{t.fqn:<{w}}  {str(t.global_shape):<16} {t.local:<24} {t.bytes:>12}  "
+                         f"{t.spec}")
+        lines.append(f"{len(self.tensors)} tensors, {self.bytes} bytes, {self.seconds:.3f} s")
+        return "\n".join(lines)
+
+
+def _target(t: _Tensor, root: Any) -> Target:
+    return Target(t.fqn, t.name, t.module, t.module_fqn, tuple(int(s) for s in t.tensor.shape),
+                  t.tensor.dtype, t.kind, root)
+
+
+def _resolve_recipe(recipe: Any) -> Recipe:
+    if isinstance(recipe, Recipe):
+        return recipe
+    if isinstance(recipe, str):
+        r = RECIPES.get(recipe)
+        if r is None:
+            raise ValueError(f"recipe: unknown recipe {recipe!r} (one of {', '.join(RECIPES)}, or "
+                             f"a sow.Recipe)")
+        return r
+    raise TypeError(f"recipe must be a name or a sow.Recipe, got {type(recipe).__name__}")
+
+
+def _skip_matcher(skip: Any) -> Callable[[Target], bool]:
+    if skip is None:
+        return lambda t: False
+    if isinstance(skip, str):
+        skip = (skip,)
+    if callable(skip):
+        return skip
+    if isinstance(skip, Sequence) and all(isinstance(s, str) for s in skip):
+        globs = tuple(skip)
+        return lambda t: any(fnmatch.fnmatchcase(t.fqn, g) for g in globs)
+    raise TypeError(f"skip must be None, an FQN glob, a sequence of globs or a callable, got "
+                    f"{skip!r}")
+
+
+def _is_meta(t: Any) -> bool:
+    if is_dtensor(t):
+        with torch.no_grad():
+            return t.to_local().device.type == "meta"
+    return t.device.type == "meta"
+
+
+def _hf_classes() -> Any:
+    mu = sys.modules.get("transformers.modeling_utils")
+    return getattr(mu, "PreTrainedModel", None) if mu is not None else None
+
+
+def _owners(root: Any) -> dict[int, Any]:
+    """The enclosing Hugging Face PreTrainedModel of every module (by id), if any."""
+    ptm = _hf_classes()
+    out: dict[int, Any] = {}
+    if ptm is None:
+        return out
+
+    def walk(m: Any, owner: Any) -> None:
+        if isinstance(m, ptm):
+            owner = m
+        out[id(m)] = owner
+        for c in m.children():
+            walk(c, owner)
+
+    walk(root, None)
+    return out
+
+
+def _module_code(m: Any, owner: Any) -> Callable[[], Any] | None:
+    """The init code of module ``m``: reset_parameters(), _reset_parameters(), the enclosing
+    PreTrainedModel's _init_weights(m), or a (torchtitan-style) init_weights()."""
+    for attr in ("reset_parameters", "_reset_parameters"):
+        fn = getattr(m, attr, None)
+        if callable(fn):
+            return fn
+    if owner is not None:
+        return lambda: owner._init_weights(m)
+    fn = getattr(m, "init_weights", None)
+    if callable(fn):
+        return fn
+    return None
+
+
+def _post_order(root: Any) -> list[tuple[str, Any]]:
+    out: list[tuple[str, Any]] = []
+    seen: set[int] = set()
+
+    def walk(prefix: str, m: Any) -> None:
+        for name, c in m.named_children():
+            walk(f"{prefix}.{name}" if prefix else name, c)
+        if id(m) not in seen:
+            seen.add(id(m))
+            out.append((prefix, m))
+
+    walk("", root)
+    return out
+
+
+def _action_writes(action: Any, gshape: tuple[int, ...]) -> tuple[Any, list[Any]]:
+    """(spec or None, deterministic writes) of a rule's result or a record."""
+    if isinstance(action, Record):
+        writes = list(action.post)
+        base = action.base
+        if isinstance(base, tuple) and base and base[0] == "copy":
+            whole = Geometry(gshape, _contiguous_strides(gshape), 0)
+            return None, [(whole, "copy", base[1])] + writes
+        return base, writes
+    if isinstance(action, Action):
+        meta = torch.empty(gshape, device="meta")
+        writes = []
+        for index, value in action.post:
+            v = meta[index]
+            writes.append((Geometry(tuple(v.shape), tuple(v.stride()), int(v.storage_offset())),
+                           "fill", float(value)))
+        return action.spec, writes
+    return action, []
+
+
+def _spec_text(base: Any) -> str:
+    return repr(base) if isinstance(base, sow.Spec) else str(base)
+
+
+def execute_records(tensors: dict[str, _Tensor], chosen: dict[str, Any], seed: int, t0: float,
+                    *, threads: int | None = None, skipped: Sequence[str] = (),
+                    unset: Sequence[str] = (), unrouted: Sequence[str] = ()) -> InitReport:
+    """Fill each tensor of ``chosen`` (FQN -> spec, Action or Record) as one batch, then do the
+    deterministic writes; the report."""
+    batch = Batch(seed)
+    rows: list[tuple[_Tensor, Any, list[Any], int | None, Any]] = []
+    with torch.no_grad():
+        for fqn, action in chosen.items():
+            t = tensors[fqn]
+            gshape = tuple(int(s) for s in t.tensor.shape)
+            base, writes = _action_writes(action, gshape)
+            local, _, sets = local_view(t.tensor, fqn)
+            n = None
+            numel = 1
+            for s in gshape:
+                numel *= s
+            if base is not None and local is not None and numel > 0:
+                n = batch.add(t.tensor, base, key=fqn, name=fqn)
+            rows.append((t, base, writes, n, (local, gshape, sets)))
+        specs = batch.run(threads)
+        reports = []
+        for t, base, writes, n, (local, gshape, sets) in rows:
+            apply_writes(local, gshape, sets, writes)
+            text = specs[n] if n is not None else ("copy" if writes and base is None else
+                                                   _spec_text(base) if base is not None else "")
+            if writes and not (base is None and len(writes) == 1):
+                text += f" + {len(writes)} writes"
+            nbytes = 0 if local is None else local.numel() * local.element_size()
+            reports.append(TensorReport(t.fqn, t.kind, text, gshape, describe_sets(sets, gshape)
+                                        if local is not None else "(none on this rank)", nbytes))
+        for t, *_ in rows:  # writes went through raw pointers and torch ops; tell autograd
+            if not _is_meta(t.tensor):
+                lt = t.tensor.to_local() if is_dtensor(t.tensor) else t.tensor
+                torch.autograd.graph.increment_version(lt)
+    return InitReport(reports, time.perf_counter() - t0, list(skipped), list(unset),
+                      list(unrouted))
+
+
+def init_module_(module: Any, *, seed: int, recipe: Any = "torch", device: Any = None,
+                 skip: Any = None, strict: bool = True, threads: int | None = None) -> InitReport:
+    """Initialize every parameter and buffer of ``module`` in place; returns an
+    :class:`InitReport`.
+
+    * ``seed``: int in [0, 2**64); the key of each tensor is its fully-qualified name
+      (``model.layers.3.self_attn.o_proj.weight``), so adding, removing or reordering modules
+      changes no other tensor's values. Tied tensors are filled once, keyed by their first name.
+    * ``recipe``: ``"torch"`` (default), ``"hf"``, ``"torchtitan_llama3"``, ``"gpt2"``, or a
+      :class:`sow.Recipe` (see :mod:`sow.torch._recipes`).
+    * ``device``: required when any parameter or buffer is on the meta device; the module is
+      then materialized there with ``module.to_empty(device=device)`` (every tensor, so a
+      skipped one holds garbage afterwards). Ignored otherwise.
+    * ``skip``: FQN glob(s) or a callable on a :class:`~sow.torch.Target`: tensors left alone.
+    * ``strict`` (default True): a parameter no rule matches, a buffer nothing sets, or init
+      code that cannot be routed is a ValueError listing them all, raised before anything is
+      materialized or written. With False they are left as they are and listed in the report.
+    * ``threads``: the CPU engine's threads (None: all).
+
+    DTensor parameters (FSDP2, tensor parallel, both) are filled on each rank with exactly their
+    slice of the global tensor, with no collective: run the same call, with the same seed and
+    recipe, on every rank. Values are written under ``torch.no_grad()``; autograd's version
+    counters are bumped."""
+    t0 = time.perf_counter()
+    s = check_seed(seed)
+    check_threads(threads)
+    th = threads
+    rc = _resolve_recipe(recipe)
+    skip_fn = _skip_matcher(skip)
+    tensors = collect(module)
+    metas = [f for f, t in tensors.items() if _is_meta(t.tensor)]
+    if metas and device is None:
+        more = f" and {len(metas) - 3} more" if len(metas) > 3 else ""
+        raise ValueError(f"device: {', '.join(metas[:3])}{more} are on the meta device; pass "
+                         f"device= (e.g. device='cpu') to materialize the module there first")
+
+    chosen: dict[str, Any] = {}
+    code: dict[str, Any] = {}  # fqn -> MODULE_CODE | HF_INIT | "buffer"
+    skipped: list[str] = []
+    unmatched: list[str] = []
+    for fqn, t in tensors.items():
+        tgt = _target(t, module)
+        if skip_fn(tgt):
+            skipped.append(fqn)
+            continue
+        if t.kind == "parameter":
+            spec = rc.resolve(tgt)
+            if spec is None:
+                unmatched.append(fqn)
+            elif spec is MODULE_CODE or spec is HF_INIT:
+                code[fqn] = spec
+            else:
+                chosen[fqn] = spec
+        else:
+            spec = buffer_default(tgt)
+            if spec is not None:
+                chosen[fqn] = spec
+            else:
+                code[fqn] = "buffer"
+
+    unrouted: list[str] = []
+    unset: list[str] = []
+    if code:
+        records, unrouted = _record(module, tensors, code)
+        for fqn, how in code.items():
+            r = records.get(fqn)
+            if r is not None and r.is_set():
+                if how is HF_INIT and r.base is None:
+                    default = torch_default(_target(tensors[fqn], module))
+                    base, writes = _action_writes(default, tuple(tensors[fqn].tensor.shape)) \
+                        if default is not None else (None, [])
+                    r = Record(r.fqn, r.shape, base, writes + r.post, r.source)
+                chosen[fqn] = r
+                continue
+            if how is HF_INIT:  # not touched by _init_weights: torch's construction-time init
+                default = torch_default(_target(tensors[fqn], module))
+                if default is not None:
+                    chosen[fqn] = default
+                    continue
+            (unset if how == "buffer" else unmatched).append(fqn)
+        chosen = {f: chosen[f] for f in tensors if f in chosen}  # module order
+    problems = []
+    if unmatched:
+        problems.append(f"parameters no rule of recipe {rc.name!r} sets: " + ", ".join(unmatched))
+    if unset:
+        problems.append("buffers no rule and no module init code sets: " + ", ".join(unset)
+                        + " (pass skip= to keep their values)")
+    if unrouted:
+        problems.append("init code that cannot be routed through sow:\n    "
+                        + "\n    ".join(unrouted))
+    if problems and strict:
+        raise ValueError("init_module_: " + "\n  ".join(problems) + "\n(nothing was written)")
+
+    if metas:
+        tensors = _materialize(module, device, tensors)
+    return execute_records(tensors, chosen, s, t0, threads=th, skipped=skipped,
+                           unset=unmatched + unset, unrouted=unrouted)
+
+
+def _materialize(module: Any, device: Any, before: dict[str, _Tensor]) -> dict[str, _Tensor]:
+    """``module.to_empty(device=device)``, restoring ties it broke (two names that were one
+    tensor); the tensors afterwards."""
+    module.to_empty(device=device)
+    fresh = collect(module)
+    broken = False
+    for fqn, t in before.items():
+        cur = fresh.get(fqn)
+        if cur is None:
+            raise RuntimeError(f"{fqn} is gone after to_empty")  # pragma: no cover
+        for m, name in t.aliases:
+            if getattr(m, t.slot).get(name) is not cur.tensor:
+                getattr(m, t.slot)[name] = cur.tensor
+                broken = True
+    return collect(module) if broken else fresh
+
+
+def _record(root: Any, tensors: dict[str, _Tensor], code: dict[str, Any]) -> tuple[dict[str, Record], list[str]]:
+    """Run the init code that ``code``'s tensors need on stand-ins; the records and the
+    unrouted operations that concern them (or no tensor in particular)."""
+    rec = Recorder()
+    owners = _owners(root)
+    need_hf = any(v is HF_INIT for v in code.values())
+    owner_of = {id(tensors[f].module) for f, v in code.items() if v is not HF_INIT}
+    slots = [(t.module, t.slot, t.name, t.fqn) for t in tensors.values()]
+    slots += [(m, t.slot, n, t.fqn) for t in tensors.values() for m, n in t.aliases]
+    ruled = set(tensors) - set(code)
+    with stand_ins(slots, rec), routing(rec):
+        for mfqn, m in _post_order(root):
+            owner = owners.get(id(m))
+            rec.context = mfqn or type(m).__name__
+            if need_hf and owner is not None:
+                owner._init_weights(m)
+                continue
+            if id(m) in owner_of:
+                fn = _module_code(m, owner)
+                if fn is not None:
+                    fn()
+    relevant = [u for u in rec.unrouted if not any(u.startswith(f + ":") for f in ruled)]
+    return rec.records, relevant

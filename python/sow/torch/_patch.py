@@ -1,0 +1,434 @@
+"""Running a module's own init code with torch.nn.init routed through sow.
+
+Init code (``reset_parameters``, Hugging Face's ``_init_weights``, a model's ``init_weights``) is
+run against *stand-ins*: every parameter and buffer of the module is temporarily replaced by a
+meta tensor of its global shape and dtype (so fan computations see global shapes, also for
+DTensors, and nothing is allocated or written). What the code does to a stand-in is recorded,
+keyed by the tensor's fully-qualified name; the last whole-tensor write wins, as it would in torch:
+
+* the init functions of ``torch.nn.init`` (patched in ``torch.nn.init`` and every loaded
+  ``torch.nn.*`` module that imported them by name) and of ``transformers.initialization``
+  (its functions and ``TORCH_INIT_FUNCTIONS``) record the sow spec of the same name and
+  parameters: ``normal_(w, 0, 0.02)`` -> ``("normal", {"mean": 0, "std": 0.02})``;
+* tensor methods, seen at the aten level (a ``TorchDispatchMode``): ``normal_``, ``uniform_``,
+  ``fill_``, ``zero_`` record the same specs; ``copy_`` from a computed value records that value
+  (e.g. a recomputed RoPE ``inv_freq``); a constant or a copy into a *slice*
+  (``weight[padding_idx].zero_()``) is recorded as a deterministic write done after the fill;
+* assigning a new tensor to a buffer or parameter attribute records a copy of its value.
+
+What cannot be routed is listed by name, never left to torch's RNG: a random init of a slice, any
+other in-place op on a stand-in (``mul_``, ``clamp_``, ...), a copy from a meta value, and any
+use of torch's RNG by the init code (``torch.randn`` into a temporary, then copied).
+
+:func:`patch_init` is the public context manager; :func:`init_module_` uses the same machinery.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch.utils._python_dispatch import TorchDispatchMode
+
+import sow
+
+__all__ = ["patch_init", "Recorder", "Record", "Geometry", "stand_ins", "INIT_FUNCTIONS",
+           "apply_writes"]
+
+#: torch.nn.init functions routed to the sow initializer of the same name (without the "_").
+INIT_FUNCTIONS = ("uniform_", "normal_", "trunc_normal_", "constant_", "ones_", "zeros_", "eye_",
+                  "dirac_", "xavier_uniform_", "xavier_normal_", "kaiming_uniform_",
+                  "kaiming_normal_", "orthogonal_", "sparse_")
+_CONSTANT_SPECS = ("zeros", "ones", "constant")
+
+
+@dataclass(frozen=True)
+class Geometry:
+    """A strided view of a tensor's global (C-contiguous) layout: sizes, strides, offset."""
+
+    sizes: tuple[int, ...]
+    strides: tuple[int, ...]
+    offset: int
+
+
+def _contiguous_strides(shape: tuple[int, ...]) -> tuple[int, ...]:
+    st, acc = [], 1
+    for s in reversed(shape):
+        st.append(acc)
+        acc *= max(s, 1)
+    return tuple(reversed(st))
+
+
+@dataclass
+class Record:
+    """What init code did to one tensor: ``base`` (a sow.Spec, or ``("copy", value)``), then
+    ``post`` deterministic writes ``(Geometry, "fill" | "copy", value)``, and who did it."""
+
+    fqn: str
+    shape: tuple[int, ...]
+    base: Any = None
+    post: list[tuple[Geometry, str, Any]] = field(default_factory=list)
+    source: str = ""
+
+    def set_base(self, base: Any, source: str) -> None:
+        self.base, self.post, self.source = base, [], source
+
+    def is_set(self) -> bool:
+        return self.base is not None or bool(self.post)
+
+
+class Recorder:
+    """Stand-ins by storage, and what was recorded for each (see the module doc)."""
+
+    def __init__(self) -> None:
+        self.records: dict[str, Record] = {}
+        self.unrouted: list[str] = []
+        self._by_storage: dict[int, Record] = {}
+        self.context = ""  # the module whose init code is running, for messages
+
+    def register(self, stand_in: Any, fqn: str) -> Record:
+        rec = self.records.get(fqn)
+        if rec is None:
+            rec = self.records[fqn] = Record(fqn, tuple(stand_in.shape))
+        self._by_storage[stand_in.untyped_storage()._cdata] = rec
+        return rec
+
+    def find(self, t: Any) -> tuple[Record, Geometry | None] | None:
+        """The record of a stand-in or a view of one, and the view's geometry (None: whole)."""
+        if not isinstance(t, torch.Tensor) or t.device.type != "meta":
+            return None
+        try:
+            rec = self._by_storage.get(t.untyped_storage()._cdata)
+        except (RuntimeError, NotImplementedError):
+            return None
+        if rec is None:
+            return None
+        geo = Geometry(tuple(t.shape), tuple(t.stride()), int(t.storage_offset()))
+        if geo.sizes == rec.shape and geo.offset == 0 and (
+                geo.strides == _contiguous_strides(rec.shape) or t.numel() <= 1):
+            return rec, None
+        return rec, geo
+
+    def refuse(self, what: str) -> None:
+        where = f" (init code of {self.context or 'the module'})"
+        self.unrouted.append(what + where)
+
+    def write(self, t: Any, spec: sow.Spec, source: str) -> bool:
+        """Record ``spec`` written into ``t``; False when ``t`` is no stand-in."""
+        hit = self.find(t)
+        if hit is None:
+            return False
+        rec, geo = hit
+        if geo is None:
+            rec.set_base(spec, source)
+        elif spec.name in _CONSTANT_SPECS:
+            val = {"zeros": 0.0, "ones": 1.0}.get(spec.name, spec.params.get("val"))
+            rec.post.append((geo, "fill", float(val)))
+        else:
+            self.refuse(f"{rec.fqn}: {source} on a slice {list(geo.sizes)} of it (a random "
+                        f"init of part of a tensor)")
+        return True
+
+    def copy(self, t: Any, value: Any, source: str) -> bool:
+        hit = self.find(t)
+        if hit is None:
+            return False
+        rec, geo = hit
+        if not isinstance(value, torch.Tensor):
+            value = torch.tensor(value)
+        if value.device.type == "meta":
+            self.refuse(f"{rec.fqn}: {source} from a meta tensor (a value computed from other "
+                        f"uninitialized tensors)")
+            return True
+        sizes = rec.shape if geo is None else geo.sizes
+        v = value.detach().to("cpu").expand(sizes).clone()
+        if geo is None:
+            rec.set_base(("copy", v), source)
+        else:
+            rec.post.append((geo, "copy", v))
+        return True
+
+
+_ORIGINALS: dict[str, Any] = {name: getattr(torch.nn.init, name) for name in INIT_FUNCTIONS}
+_SIGNATURES = {name: inspect.signature(fn) for name, fn in _ORIGINALS.items()}
+
+
+def _spec_from_call(name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, sow.Spec]:
+    bound = _SIGNATURES[name].bind(*args, **kwargs)
+    bound.apply_defaults()
+    params = dict(bound.arguments)
+    tensor = params.pop("tensor")
+    params.pop("generator", None)
+    return tensor, sow.Spec(name[:-1], **params)
+
+
+def _routed(rec: Recorder, name: str, original: Any) -> Any:
+    def fn(*args: Any, **kwargs: Any) -> Any:
+        tensor, spec = _spec_from_call(name, args, kwargs)
+        if rec.write(tensor, spec, f"torch.nn.init.{name}"):
+            return tensor
+        return original(*args, **kwargs)  # a temporary of the init code: torch's own function
+
+    fn.__name__ = name
+    fn.__wrapped__ = original  # type: ignore[attr-defined]
+    return fn
+
+
+def _arg(args: Any, kwargs: dict[str, Any], i: int, name: str, default: Any) -> Any:
+    return args[i] if len(args) > i else kwargs.get(name, default)
+
+
+#: Tensor methods recorded as specs: aten op -> spec from (args, kwargs).
+_SPEC_OPS = {
+    "aten.normal_.default": lambda a, k: sow.Spec(
+        "normal", mean=float(_arg(a, k, 1, "mean", 0.0)), std=float(_arg(a, k, 2, "std", 1.0))),
+    "aten.uniform_.default": lambda a, k: sow.Spec(
+        "uniform", a=float(_arg(a, k, 1, "from", 0.0)), b=float(_arg(a, k, 2, "to", 1.0))),
+    "aten.fill_.Scalar": lambda a, k: sow.Spec("constant", val=float(_arg(a, k, 1, "value", 0))),
+    "aten.zero_.default": lambda a, k: sow.Spec("zeros"),
+}
+
+
+class _Dispatch(TorchDispatchMode):
+    """Routes tensor-method writes into stand-ins; lists the ones it cannot route, and any use of
+    torch's RNG (see the module doc)."""
+
+    def __init__(self, rec: Recorder) -> None:
+        super().__init__()
+        self.rec = rec
+
+    def __torch_dispatch__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
+        kwargs = kwargs or {}
+        name = str(func)
+        schema_args = func._schema.arguments
+        mutates = bool(schema_args) and schema_args[0].alias_info is not None and \
+            schema_args[0].alias_info.is_write
+        if mutates and args:
+            hit = self.rec.find(args[0])
+            if hit is not None:
+                self._route(func, name, args, kwargs, hit[0])
+                return args[0]
+        if torch.Tag.nondeterministic_seeded in func.tags:
+            self.rec.refuse(f"torch's RNG ({name}) used by init code")
+        return func(*args, **kwargs)
+
+    def _route(self, func: Any, name: str, args: Any, kwargs: dict[str, Any], rec: Record) -> None:
+        t = args[0]
+        if name in _SPEC_OPS:
+            self.rec.write(t, _SPEC_OPS[name](args, kwargs), f"Tensor.{name.split('.')[1]}")
+            return
+        if name == "aten.fill_.Tensor" and args[1].device.type != "meta":
+            self.rec.write(t, sow.Spec("constant", val=float(args[1].item())), "Tensor.fill_")
+            return
+        if name == "aten.copy_.default":
+            self.rec.copy(t, args[1], "Tensor.copy_")
+            return
+        self.rec.refuse(f"{rec.fqn}: in-place {name} on it cannot be routed through sow")
+
+
+def _patch_targets() -> list[tuple[Any, str, Any]]:
+    """(module, attribute, original) of every loaded binding of a torch.nn.init function."""
+    out = []
+    originals = {id(fn): name for name, fn in _ORIGINALS.items()}
+    for modname, mod in list(sys.modules.items()):
+        if mod is None or not (modname.startswith("torch.nn") or modname.startswith("transformers")):
+            continue
+        d = getattr(mod, "__dict__", None)
+        if not d:
+            continue
+        for attr in INIT_FUNCTIONS:
+            v = d.get(attr)
+            if v is not None and id(v) in originals:
+                out.append((mod, attr, v))
+    return out
+
+
+@contextlib.contextmanager
+def routing(rec: Recorder) -> Iterator[None]:
+    """torch.nn.init, transformers.initialization and tensor methods routed into ``rec``."""
+    saved: list[tuple[Any, str, Any]] = []
+    try:
+        for mod, attr, orig in _patch_targets():
+            saved.append((mod, attr, orig))
+            setattr(mod, attr, _routed(rec, attr, orig))
+        tinit = sys.modules.get("transformers.initialization")
+        if tinit is not None:
+            table = getattr(tinit, "TORCH_INIT_FUNCTIONS", None)
+            if isinstance(table, dict):
+                for name in INIT_FUNCTIONS:
+                    if name in table:
+                        saved.append((table, name, table[name]))
+                        table[name] = _routed(rec, name, table[name])
+            for name in INIT_FUNCTIONS:
+                f = tinit.__dict__.get(name)
+                if f is not None and not getattr(f, "__wrapped__", None):
+                    saved.append((tinit, name, f))
+                    setattr(tinit, name, _routed(rec, name, _ORIGINALS[name]))
+        with torch.no_grad(), _Dispatch(rec):
+            yield
+    finally:
+        for obj, attr, orig in reversed(saved):
+            if isinstance(obj, dict):
+                obj[attr] = orig
+            else:
+                setattr(obj, attr, orig)
+
+
+@dataclass
+class _Slot:
+    module: Any
+    kind: str  # "_parameters" | "_buffers"
+    name: str
+    original: Any
+    stand_in: Any
+    fqn: str
+
+
+@contextlib.contextmanager
+def stand_ins(slots: list[tuple[Any, str, str, str]], rec: Recorder) -> Iterator[list[_Slot]]:
+    """Replace each ``(module, "_parameters"|"_buffers", name, fqn)`` slot by a meta stand-in
+    (one per distinct tensor); on exit, record attribute assignments and restore the originals."""
+    made: dict[int, Any] = {}
+    done: list[_Slot] = []
+    try:
+        for module, kind, name, fqn in slots:
+            orig = getattr(module, kind)[name]
+            if orig is None:
+                continue
+            si = made.get(id(orig))
+            if si is None:
+                meta = torch.empty(tuple(orig.shape), dtype=orig.dtype, device="meta")
+                si = torch.nn.Parameter(meta, requires_grad=orig.requires_grad) \
+                    if isinstance(orig, torch.nn.Parameter) else meta
+                made[id(orig)] = si
+                rec.register(si, fqn)
+            getattr(module, kind)[name] = si
+            done.append(_Slot(module, kind, name, orig, si, fqn))
+        yield done
+    finally:
+        for s in done:
+            now = getattr(s.module, s.kind).get(s.name)
+            if now is not s.stand_in:
+                _assigned(rec, s, now)
+            getattr(s.module, s.kind)[s.name] = s.original
+
+
+def _assigned(rec: Recorder, s: _Slot, now: Any) -> None:
+    where = "buffer" if s.kind == "_buffers" else "parameter"
+    if not isinstance(now, torch.Tensor):
+        rec.unrouted.append(f"{s.fqn}: the init code replaced the {where} by {type(now).__name__}")
+    elif tuple(now.shape) != tuple(s.stand_in.shape):
+        rec.unrouted.append(f"{s.fqn}: the init code replaced the {where} by one of shape "
+                            f"{tuple(now.shape)} (was {tuple(s.stand_in.shape)})")
+    else:
+        rec.copy(s.stand_in, now, f"assignment of a new {where}")
+
+
+def apply_writes(local: Any, gshape: tuple[int, ...], sets: Any, writes: list[tuple[Geometry, str, Any]]) -> None:
+    """Do deterministic writes given in global coordinates on ``local``, the part of the global
+    tensor at index sets ``sets`` (None: the whole tensor)."""
+    if local is None:
+        return
+    for geo, kind, value in writes:
+        flat = torch.full((), geo.offset, dtype=torch.int64)
+        for size, stride in zip(geo.sizes, geo.strides):
+            flat = flat.unsqueeze(-1) + torch.arange(size, dtype=torch.int64) * stride
+        flat = flat.reshape(-1)
+        keep = torch.ones(flat.shape, dtype=torch.bool)
+        pos = []
+        rem = flat
+        coords = []
+        for g in reversed(gshape):
+            coords.append(rem % max(g, 1))
+            rem = rem // max(g, 1)
+        coords.reverse()
+        for d, c in enumerate(coords):
+            s = None if sets is None else sets[d]
+            if s is None:
+                pos.append(c)
+            elif isinstance(s, range):
+                keep &= (c >= s.start) & (c < s.stop)
+                pos.append(c - s.start)
+            else:
+                ts = torch.tensor(s, dtype=torch.int64)
+                p = torch.searchsorted(ts, c)
+                ok = p < len(s)
+                ok &= ts[p.clamp(max=max(len(s) - 1, 0))] == c if len(s) else torch.zeros_like(ok)
+                keep &= ok
+                pos.append(p)
+        idx = tuple(p[keep].to(local.device) for p in pos)
+        if kind == "fill":
+            vals = torch.full((int(keep.sum()),), value, dtype=local.dtype, device=local.device)
+        else:
+            vals = value.reshape(-1)[keep].to(dtype=local.dtype, device=local.device)
+        with torch.no_grad():
+            local.index_put_(idx, vals)
+
+
+class PatchInit:
+    """Context manager returned by :func:`patch_init`; ``report`` is set after a clean exit."""
+
+    def __init__(self, module: Any, seed: int, strict: bool) -> None:
+        from ._module import collect
+
+        self._module = module
+        self._seed = seed
+        self._strict = strict
+        self._tensors = collect(module)
+        self.recorder = Recorder()
+        self.report: Any = None
+        self._stack: contextlib.ExitStack | None = None
+
+    def __enter__(self) -> "PatchInit":
+        stack = contextlib.ExitStack()
+        slots = [(t.module, t.slot, t.name, t.fqn) for t in self._tensors.values()]
+        slots += [(m, t.slot, n, t.fqn) for t in self._tensors.values() for m, n in t.aliases]
+        stack.enter_context(stand_ins(slots, self.recorder))
+        stack.enter_context(routing(self.recorder))
+        self._stack = stack.__enter__()
+        self._t0 = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        assert self._stack is not None
+        self._stack.__exit__(*exc)
+        if exc[0] is not None:
+            return
+        from ._module import execute_records
+
+        rec = self.recorder
+        if rec.unrouted and self._strict:
+            raise ValueError("patch_init: init code that cannot be routed through sow (nothing "
+                             "was written):\n  " + "\n  ".join(rec.unrouted))
+        chosen = {fqn: r for fqn, r in rec.records.items() if r.is_set()}
+        self.report = execute_records(self._tensors, chosen, self._seed, self._t0,
+                                      unrouted=list(rec.unrouted))
+
+
+def patch_init(module: Any, *, seed: int, strict: bool = True) -> PatchInit:
+    """A context manager: init code run inside it writes sow's values into ``module``'s
+    parameters and buffers, keyed by their fully-qualified names.
+
+    ::
+
+        with sow.torch.patch_init(model, seed=0):
+            model.apply(model._init_weights)       # or model.reset_parameters(), init_weights()
+
+    Inside the block the module's parameters and buffers are meta stand-ins of their global shape
+    (see :mod:`sow.torch._patch`); torch.nn.init calls (and transformers.initialization's, and
+    ``Tensor.normal_``/``uniform_``/``fill_``/``zero_``/``copy_``) on them are recorded, the last
+    whole-tensor write winning. On a clean exit the originals are put back and everything
+    recorded is written as one :class:`sow.Plan` (DTensors: each rank its slice); the
+    ``report`` attribute then holds an :class:`~sow.torch.InitReport`. With ``strict=True`` any
+    init code that cannot be routed (listed by tensor name) raises ValueError before anything is
+    written; with ``strict=False`` it is skipped and listed in ``report.unrouted``. Tensors the
+    code does not touch keep their values."""
+    from sow._validate import check_seed
+
+    return PatchInit(module, check_seed(seed), bool(strict))

@@ -1,0 +1,408 @@
+"""sow.torch.init_module_, fill_, recipes and patch_init on single-process models: keys are FQNs
+(values equal the single calls; adding or reordering modules changes nothing else), meta and CPU
+builds give identical values, tied tensors are filled once, the built-in recipes' specs, the
+Hugging Face parity (exact std against transformers' own ``_init_weights``, KS against
+``from_config``), autograd/inference/meta behaviour, and every refusal writes nothing."""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+from torch import nn  # noqa: E402
+
+import sow  # noqa: E402
+import sow.torch as st  # noqa: E402
+
+KS_P_MIN = 1e-4
+
+
+def test_import_sow_does_not_import_torch():
+    code = ("import sys, sow; assert 'torch' not in sys.modules; sow.Recipe; import sow.torch; "
+            "assert 'torch' not in sys.modules; sow.torch.Recipe; sow.torch.MODULE_CODE; "
+            "assert 'torch' not in sys.modules; sow.torch.init_module_; assert 'torch' in sys.modules")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+# ----------------------------------------------------------------------------------------------
+# fill_
+
+
+def test_fill_equals_the_single_call():
+    t = torch.empty(6, 5, dtype=torch.bfloat16)
+    st.fill_(t, ("trunc_normal", {"std": 0.02}), seed=3, key="w")
+    want = sow.trunc_normal((6, 5), std=0.02, seed=3, key="w", dtype="bfloat16")
+    assert np.array_equal(t.float().numpy(), want.astype(np.float32))
+
+
+def test_fill_meta_is_validated_not_written():
+    t = torch.empty(4, 4, device="meta")
+    assert st.fill_(t, "normal", seed=0, key="m") is t
+    with pytest.raises(ValueError, match="std"):
+        st.fill_(t, ("normal", {"std": -1}), seed=0, key="m")
+
+
+def test_fill_bad_spec_is_a_type_error():
+    with pytest.raises(TypeError, match="spec"):
+        st.fill_(torch.empty(2), 3, seed=0, key="x")
+
+
+# ----------------------------------------------------------------------------------------------
+# Keys, meta, ties, invariance
+
+
+class TwoLinear(nn.Module):
+    def __init__(self, order="ab", extra=False):
+        super().__init__()
+        for name in order:
+            setattr(self, name, nn.Linear(8, 4))
+        if extra:
+            self.c = nn.Linear(3, 3)
+
+
+def test_keys_are_fqns_values_equal_single_calls():
+    m = TwoLinear()
+    st.init_module_(m, seed=7)
+    want = sow.kaiming_uniform((4, 8), a=math.sqrt(5), seed=7, key="a.weight")
+    assert np.array_equal(m.a.weight.detach().numpy(), want)
+    want_b = sow.uniform((4,), a=-1 / math.sqrt(8), b=1 / math.sqrt(8), seed=7, key="b.bias")
+    assert np.array_equal(m.b.bias.detach().numpy(), want_b)
+
+
+def test_reordering_and_adding_modules_changes_nothing_else():
+    a, b = TwoLinear("ab"), TwoLinear("ba", extra=True)
+    st.init_module_(a, seed=1)
+    st.init_module_(b, seed=1)
+    for name, p in a.named_parameters():
+        assert torch.equal(p, dict(b.named_parameters())[name]), name
+
+
+class Tied(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.embed = nn.Embedding(10, 4)
+        self.head = nn.Linear(4, 10, bias=False)
+        self.head.weight = self.embed.weight
+
+
+def test_tied_parameters_once_by_first_name_and_meta_equals_cpu():
+    cpu = Tied()
+    r = st.init_module_(cpu, seed=0)
+    assert [t.fqn for t in r.tensors] == ["embed.weight"]
+    assert np.array_equal(cpu.embed.weight.detach().numpy(), sow.normal((10, 4), seed=0, key="embed.weight"))
+    with torch.device("meta"):
+        meta = Tied()
+    st.init_module_(meta, seed=0, device="cpu")
+    assert meta.head.weight is meta.embed.weight
+    assert torch.equal(meta.embed.weight, cpu.embed.weight)
+
+
+def test_meta_needs_device_and_nothing_is_materialized():
+    with torch.device("meta"):
+        m = TwoLinear()
+    with pytest.raises(ValueError, match=r"device: a\.weight, a\.bias, b\.weight and 1 more are on the meta"):
+        st.init_module_(m, seed=0)
+    assert m.a.weight.is_meta
+
+
+def test_skip_and_zero_element():
+    m = TwoLinear()
+    before = m.b.weight.detach().clone()
+    r = st.init_module_(m, seed=0, skip="b.*")
+    assert torch.equal(m.b.weight, before) and r.skipped == ["b.weight", "b.bias"]
+    with pytest.warns(UserWarning, match="zero-element"):
+        z = nn.Linear(0, 3)  # torch's own init warns; sow has nothing to write in the weight
+    st.init_module_(z, seed=0)
+    assert torch.equal(z.bias, torch.zeros(3))
+
+
+# ----------------------------------------------------------------------------------------------
+# Autograd, inference, errors
+
+
+def test_autograd_sees_the_write_and_parameters_stay_leaves():
+    m = nn.Linear(4, 3)
+    y = (m.weight * m.weight).sum()  # saves the weight for backward
+    st.init_module_(m, seed=0)
+    assert m.weight.is_leaf and m.weight.requires_grad and m.weight.grad_fn is None
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        y.backward()
+
+
+def test_inference_tensors_as_torch():
+    with torch.inference_mode():
+        m = nn.Linear(4, 3)
+    with pytest.raises(sow.InferenceTensorError):
+        st.init_module_(m, seed=0)
+    with torch.inference_mode():
+        st.init_module_(m, seed=0)
+    assert np.array_equal(m.weight.detach().numpy(), sow.kaiming_uniform((3, 4), a=math.sqrt(5), seed=0, key="weight"))
+
+
+class Custom(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lin = nn.Linear(4, 4)
+        self.scale = nn.Parameter(torch.ones(4))
+
+
+class WithBuffer(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lin = nn.Linear(4, 4)
+        self.register_buffer("mask", torch.tril(torch.ones(4, 4)))
+
+
+def test_unmatched_parameter_is_an_error_and_nothing_is_written():
+    m = Custom()
+    before = m.lin.weight.detach().clone()
+    with pytest.raises(ValueError, match=r"parameters no rule of recipe 'torch' sets: scale"):
+        st.init_module_(m, seed=0)
+    assert torch.equal(m.lin.weight, before)
+    r = st.init_module_(m, seed=0, strict=False)
+    assert r.unset == ["scale"] and not torch.equal(m.lin.weight, before)
+
+
+def test_unset_buffer_is_an_error_naming_it():
+    m = WithBuffer()
+    with pytest.raises(ValueError, match=r"buffers no rule and no module init code sets: mask"):
+        st.init_module_(m, seed=0)
+    st.init_module_(m, seed=0, skip="mask")
+    assert torch.equal(m.mask, torch.tril(torch.ones(4, 4)))
+
+
+class OwnInit(nn.Module):
+    """A module of another type, with its own init code."""
+
+    def __init__(self, rng=False):
+        super().__init__()
+        self.w = nn.Parameter(torch.empty(6, 5))
+        self.g = nn.Parameter(torch.empty(5))
+        self.register_buffer("freqs", torch.empty(3))
+        self.rng = rng
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        nn.init.trunc_normal_(self.w, std=0.1, a=-0.2, b=0.2)
+        with torch.no_grad():
+            self.g.fill_(0.5)
+        self.freqs = 1.0 / (10000 ** (torch.arange(3, dtype=torch.float32) / 3))
+        if self.rng:
+            with torch.no_grad():
+                self.w.copy_(torch.randn(6, 5))
+
+
+def test_module_code_is_routed_through_sow():
+    with torch.device("meta"):
+        m = OwnInit()
+    r = st.init_module_(m, seed=2, device="cpu")
+    assert np.array_equal(m.w.detach().numpy(), sow.trunc_normal((6, 5), std=0.1, a=-0.2, b=0.2, seed=2, key="w"))
+    assert torch.equal(m.g, torch.full((5,), 0.5))
+    assert torch.equal(m.freqs, 1.0 / (10000 ** (torch.arange(3, dtype=torch.float32) / 3)))
+    assert r["w"].spec.startswith("trunc_normal(")
+
+
+def test_torch_rng_in_init_code_is_refused():
+    m = OwnInit(rng=True)
+    before = m.w.detach().clone()
+    with pytest.raises(ValueError, match=r"torch's RNG \(aten\.randn"):
+        st.init_module_(m, seed=0)
+    assert torch.equal(m.w, before)
+
+
+def test_patch_init_context_manager():
+    m = OwnInit()
+    with st.patch_init(m, seed=5) as p:
+        m.reset_parameters()
+        assert m.w.is_meta  # a stand-in of the global shape inside the block
+    assert not m.w.is_meta
+    assert np.array_equal(m.w.detach().numpy(), sow.trunc_normal((6, 5), std=0.1, a=-0.2, b=0.2, seed=5, key="w"))
+    assert {t.fqn for t in p.report.tensors} == {"w", "g", "freqs"}
+    m2 = OwnInit(rng=True)
+    with pytest.raises(ValueError, match="torch's RNG"):
+        with st.patch_init(m2, seed=5):
+            m2.reset_parameters()
+
+
+# ----------------------------------------------------------------------------------------------
+# Recipes
+
+
+def test_recipe_first_match_wins_and_errors():
+    r = sow.Recipe([("*.bias", "zeros"), (lambda t: t.name == "weight", ("normal", {"std": 0.5})),
+                    ("*", "ones")])
+    m = TwoLinear()
+    st.init_module_(m, seed=0, recipe=r)
+    assert torch.equal(m.a.bias, torch.zeros(4))
+    assert np.array_equal(m.a.weight.detach().numpy(), sow.normal((4, 8), std=0.5, seed=0, key="a.weight"))
+    with pytest.raises(ValueError, match=r"parameters no rule of recipe 'custom' sets: a\.weight, b\.weight"):
+        st.init_module_(m, seed=0, recipe=sow.Recipe([("*.bias", "zeros")]))
+    with pytest.raises(ValueError, match="unknown recipe 'nope'"):
+        st.init_module_(m, seed=0, recipe="nope")
+    with pytest.raises(TypeError, match=r"rules\[0\]"):
+        sow.Recipe([("*", 3)])
+    with pytest.raises(TypeError, match="recipe must be"):
+        st.init_module_(m, seed=0, recipe=3)
+
+
+def _titan_like():
+    sys.path.insert(0, str(__import__("pathlib").Path(__file__).parent))
+    import torch_dist_cases
+
+    return torch_dist_cases._llama_like(vocab=40, dim=16, ffn=24, layers=3)
+
+
+def _param(spec, name):
+    return float(spec.split(f"{name}=")[1].split(",")[0].rstrip(")"))
+
+
+def test_torchtitan_llama3_recipe_specs():
+    m = _titan_like()
+    r = st.init_module_(m, seed=0, recipe="torchtitan_llama3", device="cpu")
+    assert r["tok_embeddings.weight"].spec == "normal(mean=0, std=1)"
+    assert r["layers.0.attention.wq.weight"].spec == "trunc_normal(mean=0, std=0.02, a=-2, b=2)"
+    assert r["layers.2.feed_forward.w1.weight"].spec == "trunc_normal(mean=0, std=0.02, a=-2, b=2)"
+    for lid in range(3):
+        for name in ("attention.wo", "feed_forward.w2", "feed_forward.w3"):
+            spec = r[f"layers.{lid}.{name}.weight"].spec
+            assert _param(spec, "std") == pytest.approx(0.02 / math.sqrt(2 * (lid + 1)), rel=1e-15), spec
+    out = r["output.weight"].spec
+    assert (_param(out, "std"), _param(out, "a"), _param(out, "b")) == pytest.approx((0.25, -0.75, 0.75), rel=1e-15)
+    assert r["norm.weight"].spec == "constant(val=1)"
+    flat = st.torchtitan_llama3(depth_init=False)
+    r2 = st.init_module_(_titan_like(), seed=0, recipe=flat, device="cpu")
+    assert _param(r2["layers.2.attention.wo.weight"].spec, "std") == pytest.approx(0.02 / math.sqrt(6), rel=1e-15)
+
+
+# ----------------------------------------------------------------------------------------------
+# Hugging Face models (transformers is a test-only dependency)
+
+transformers = pytest.importorskip("transformers")
+
+
+def _llama_cfg(**kw):
+    args = dict(vocab_size=256, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                num_attention_heads=4, num_key_value_heads=2, pad_token_id=0,
+                tie_word_embeddings=False, initializer_range=0.05)
+    args.update(kw)
+    return transformers.LlamaConfig(**args)
+
+
+def _gpt2_cfg(**kw):
+    args = dict(n_embd=64, n_layer=3, n_head=4, vocab_size=256, n_positions=32, bos_token_id=0,
+                eos_token_id=0, initializer_range=0.03)
+    args.update(kw)
+    return transformers.GPT2Config(**args)
+
+
+def _hf_specs(model):
+    """transformers' own _init_weights run over the model in initialize_weights' order (children
+    first), captured: {fqn: op}."""
+    from test_torch_layers import _Capture
+
+    def walk(m):
+        for c in m.children():
+            walk(c)
+        model._init_weights(m)
+
+    with torch.no_grad(), _Capture() as cap:
+        walk(model)
+    return {f: cap.ops[t.untyped_storage()._cdata] for f, t in model.named_parameters()
+            if t.untyped_storage()._cdata in cap.ops}
+
+
+@pytest.mark.parametrize("arch", ["llama", "gpt2"])
+def test_hf_meta_equals_cpu_and_spec_parity(arch):
+    from test_torch_layers import sow_op
+
+    cls, cfg = ((transformers.LlamaForCausalLM, _llama_cfg()) if arch == "llama"
+                else (transformers.GPT2LMHeadModel, _gpt2_cfg()))
+    cpu = cls(cfg)
+    want = _hf_specs(cpu)
+    r = st.init_module_(cpu, seed=0, recipe="hf")
+    with torch.device("meta"):
+        meta = cls(cfg)
+    st.init_module_(meta, seed=0, recipe="hf", device="cpu")
+    a, b = cpu.state_dict(), meta.state_dict()
+    assert a.keys() == b.keys()
+    for k in a:
+        assert torch.equal(a[k], b[k]), k
+    for fqn, op in want.items():
+        mine = sow_op(r[fqn].spec.split(" + ")[0])
+        assert mine[0] == op[0] and mine[1:] == pytest.approx(op[1:], rel=1e-12), (fqn, mine, op)
+    if arch == "gpt2":
+        assert sow_op(r["transformer.h.1.mlp.c_proj.weight"].spec)[2] == pytest.approx(0.03 / math.sqrt(6), rel=1e-12)
+        gm = cls(cfg)
+        st.init_module_(gm, seed=0, recipe="gpt2")  # the gpt2 recipe is HF's GPT-2 scheme exactly
+        for k, v in gm.state_dict().items():
+            assert torch.equal(v, a[k]), k
+    else:
+        assert torch.count_nonzero(cpu.model.embed_tokens.weight[0]) == 0  # padding row
+        inv = cpu.model.rotary_emb.inv_freq
+        ref = 1.0 / (cfg.rope_parameters["rope_theta"] ** (torch.arange(0, 16, 2, dtype=torch.float) / 16)) \
+            if hasattr(cfg, "rope_parameters") else None
+        if ref is not None:
+            assert torch.allclose(inv, ref)
+
+
+def test_hf_adding_a_layer_changes_no_other_parameter():
+    two = transformers.LlamaForCausalLM(_llama_cfg())
+    three = transformers.LlamaForCausalLM(_llama_cfg(num_hidden_layers=3))
+    st.init_module_(two, seed=4, recipe="hf")
+    st.init_module_(three, seed=4, recipe="hf")
+    p3 = dict(three.named_parameters())
+    for name, p in two.named_parameters():
+        assert torch.equal(p, p3[name]), name
+
+
+def test_hf_distribution_parity_with_from_config_ks():
+    cfg = _llama_cfg()
+    torch.manual_seed(0)
+    theirs = transformers.AutoModelForCausalLM.from_config(cfg)
+    with torch.device("meta"):
+        ours = transformers.AutoModelForCausalLM.from_config(cfg)
+    st.init_module_(ours, seed=0, recipe="hf", device="cpu")
+    mine = dict(ours.named_parameters())
+    tested = 0
+    for fqn, p in theirs.named_parameters():
+        a, b = p.detach().numpy().ravel(), mine[fqn].detach().numpy().ravel()
+        if np.all(a == a[0]):
+            assert np.array_equal(a, b), fqn
+            continue
+        assert stats_ks(a, b) > KS_P_MIN, fqn
+        tested += 1
+    assert tested >= 15
+
+
+def stats_ks(a, b):
+    from scipy import stats
+
+    return stats.ks_2samp(a, b).pvalue
+
+
+def test_torch_recipe_on_hf_model_uses_hf_code_for_its_own_modules():
+    m = transformers.LlamaForCausalLM(_llama_cfg())
+    r = st.init_module_(m, seed=0, recipe="torch")
+    assert r["model.layers.0.input_layernorm.weight"].spec == "constant(val=1)"  # HF's RMSNorm
+    assert r["model.layers.0.mlp.up_proj.weight"].spec.startswith("uniform(")  # torch's Linear
+    assert r["model.rotary_emb.inv_freq"].spec == "copy"
+
+
+def test_box_split_of_index_sets_equals_the_global_fill():
+    """The CUDA path (init_batch, one box per run of consecutive indices) on host memory: the
+    boxes of a non-contiguous local shard hold exactly its elements of the global fill."""
+    from sow.torch._fill import _boxes
+
+    gshape, sets = (8, 6), [[0, 1, 4, 5], range(2, 5)]
+    local = torch.empty(4, 3)
+    items = [(v, sow.Spec("normal", std=0.5, global_shape=gshape, shard=shard), "w")
+             for v, shard in _boxes(local, gshape, sets)]
+    assert len(items) == 2
+    sow.init_batch(items, seed=9)
+    full = sow.normal(gshape, std=0.5, seed=9, key="w")
+    assert np.array_equal(local.numpy(), full[np.ix_(sets[0], list(sets[1]))])
