@@ -393,16 +393,3 @@ def test_torch_recipe_on_hf_model_uses_hf_code_for_its_own_modules():
     assert r["model.rotary_emb.inv_freq"].spec == "copy"
 
 
-def test_box_split_of_index_sets_equals_the_global_fill():
-    """The CUDA path (init_batch, one box per run of consecutive indices) on host memory: the
-    boxes of a non-contiguous local shard hold exactly its elements of the global fill."""
-    from sow.torch._fill import _boxes
-
-    gshape, sets = (8, 6), [[0, 1, 4, 5], range(2, 5)]
-    local = torch.empty(4, 3)
-    items = [(v, sow.Spec("normal", std=0.5, global_shape=gshape, shard=shard), "w")
-             for v, shard in _boxes(local, gshape, sets)]
-    assert len(items) == 2
-    sow.init_batch(items, seed=9)
-    full = sow.normal(gshape, std=0.5, seed=9, key="w")
-    assert np.array_equal(local.numpy(), full[np.ix_(sets[0], list(sets[1]))])

@@ -9,8 +9,9 @@ stream), a CuPy ``Stream`` or a torch ``cuda.Stream``. Omitted, sow uses the cur
 array's library (CuPy's current stream, ``torch.cuda.current_stream()``), so fills are ordered
 with the surrounding work exactly as that library's own in-place operations are.
 
-What runs on the device is elsewhere: ``_fill`` (elementwise fills), ``_sparse``
-(plans: ``_run`` and ``sow.Plan``), ``_orthogonal``, and ``_cusolver`` (loading cuSOLVER).
+What runs on the device is elsewhere: every call is a plan (``_run`` for single calls,
+``sow.Plan`` and ``init_batch`` for many), written by the C++ plan's CUDA backend; ``_cusolver``
+loads cuSOLVER for orthogonal items.
 """
 
 from __future__ import annotations

@@ -8,14 +8,12 @@ rank writes its own elements of the one global fill, with no collective. FSDP2's
 an uneven dim-0 shard may be a view of a padded buffer; only its real rows (the index set's
 length) are written.
 
-Host tensors (CPU, meta) go into one :class:`sow.Plan`; CUDA tensors go into one
-:func:`sow.init_batch` (one kernel launch per device), each non-contiguous index set split into
-its runs of consecutive indices.
+Every tensor (CPU, CUDA, meta) goes into one :class:`sow.Plan`: host items in one parallel pass,
+the elementwise CUDA items of each stream in one kernel launch.
 """
 
 from __future__ import annotations
 
-import itertools
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -118,8 +116,8 @@ class _Item:
 
 
 class Batch:
-    """Items to fill under one seed: host tensors as one :class:`sow.Plan`, CUDA tensors as one
-    :func:`sow.init_batch`, constants of non-float dtypes (e.g. BatchNorm's int64
+    """Items to fill under one seed: floating-point tensors (CPU, CUDA, meta) as one
+    :class:`sow.Plan`, constants of non-float dtypes (e.g. BatchNorm's int64
     ``num_batches_tracked``) with torch's ``fill_``. :meth:`run` validates everything before it
     writes anything and returns each item's resolved spec (the plan's report)."""
 
@@ -128,7 +126,6 @@ class Batch:
         self.seed = seed
         self._host: list[int] = []   # positions of plan items
         self._items: list[_Item] = []
-        self._cuda: list[int] = []
         self._torch_fill: list[int] = []
 
     def __len__(self) -> int:
@@ -150,9 +147,6 @@ class Batch:
                                 f"float64, float16, bfloat16); this tensor is {local.dtype}")
             self._torch_fill.append(n)
             return n
-        if local.device.type == "cuda":
-            self._cuda.append(n)
-            return n
         try:
             self.plan.add(local, sp, key=key, name=name, **_placement_args(gshape, sets))
         except (TypeError, ValueError) as e:
@@ -165,15 +159,6 @@ class Batch:
         specs = [""] * len(self._items)
         for n, rep in zip(self._host, self.plan.validate()):
             specs[n] = rep.spec
-        cuda_items = []
-        for n in self._cuda:
-            it = self._items[n]
-            for view, shard in _boxes(it.local, it.gshape, it.sets):
-                params = dict(it.spec.params)
-                if shard is not None:
-                    params.update(global_shape=it.gshape, shard=shard)
-                cuda_items.append((view, sow.Spec(it.spec.name, **params), it.key))
-            specs[n] = repr(it.spec)
         for n in self._torch_fill:
             it = self._items[n]
             value = it.spec.params.get("val", _CONSTANTS.get(it.spec.name))
@@ -181,8 +166,6 @@ class Batch:
                 raise ValueError(f"{it.name}: constant needs val")
             specs[n] = f"constant(val={value})"
         self.plan.execute(threads)
-        if cuda_items:
-            sow.init_batch(cuda_items, seed=self.seed)
         with torch.no_grad():
             for n in self._torch_fill:
                 it = self._items[n]
@@ -203,21 +186,6 @@ def _placement_args(gshape: tuple[int, ...], sets: list[IndexSet] | None) -> dic
     return {"global_shape": gshape,
             "index": [None if isinstance(s, range) and len(s) == g else list(s)
                       for s, g in zip(sets, gshape)]}
-
-
-def _boxes(local: Any, gshape: tuple[int, ...], sets: list[IndexSet] | None) -> list[tuple[Any, Any]]:
-    """``(local view, (offsets, sizes))`` of each box of the local tensor (one per combination of
-    runs of consecutive indices)."""
-    if sets is None:
-        return [(local, None)]
-    per_dim = [_runs(s) for s in sets]
-    out = []
-    for combo in itertools.product(*per_dim):
-        view = local
-        for d, (_, l0, n) in enumerate(combo):
-            view = view.narrow(d, l0, n)
-        out.append((view, (tuple(g0 for g0, _, _ in combo), tuple(n for _, _, n in combo))))
-    return out
 
 
 def fill_(tensor: Any, spec: Any, *, seed: int, key: Any) -> Any:

@@ -12,13 +12,12 @@ Steps (nothing is materialized or written before every check has passed):
 4. Refuse (ValueError, listing names): parameters no rule matches, buffers nothing sets, init
    code that cannot be routed. ``strict=False`` leaves those tensors as they are and lists them.
 5. If any tensor is on meta: ``module.to_empty(device=device)``.
-6. One :class:`sow.Plan` (``sow.init_batch`` for CUDA tensors) fills everything; then the
+6. One :class:`sow.Plan` (CPU, CUDA and meta tensors alike) fills everything; then the
    deterministic writes (padding rows, copied buffer values) are done.
 """
 
 from __future__ import annotations
 
-import contextlib
 import fnmatch
 import sys
 import time
