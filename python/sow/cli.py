@@ -1,11 +1,19 @@
-"""The ``sow`` console command: generate one tensor and save it as .npy.
+"""The ``sow`` console command.
 
 ::
 
+    sow checkpoint llama3-8b -o ckpt --seed 0           # a whole model to safetensors, streamed
+    sow checkpoint config.json -o ckpt --seed 0 --max-shard-size 2GB --threads 8
+    torchrun --nproc-per-node 8 -m sow.cli checkpoint llama3-8b -o ckpt --seed 0   # 8 writers
+    sow verify ckpt --seed 0                            # header + a sample of every tensor
+    sow presets                                         # the built-in architectures
+    sow tensor kaiming_uniform --shape 4096 4096 --seed 0 --key layers.0.w -o w.npy
     sow kaiming_uniform --shape 4096 4096 --seed 0 --key layers.0.w --param a=2.2360679 -o w.npy
     sow --list
 
-Prints the shape, dtype, mean, std and timings. Errors go to stderr with exit status 2.
+``sow tensor INIT`` (or ``sow INIT``) generates one tensor and saves it as .npy, printing the
+shape, dtype, mean, std and timings. Errors are one line on stderr, exit status 2 (``verify``:
+exit status 1 when the checkpoint differs).
 """
 
 from __future__ import annotations
@@ -76,9 +84,11 @@ def _initializers() -> dict[str, Any]:
 
 def _build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="sow",
-        description="Generate a neural-network weight tensor with a sow initializer.",
-        epilog="Example: sow xavier_uniform --shape 4096 4096 --seed 0 --key w -o w.npy",
+        prog="sow tensor",
+        description="Generate a neural-network weight tensor with a sow initializer "
+                    "(sow --help: the other commands).",
+        epilog="Example: sow tensor xavier_uniform --shape 4096 4096 --seed 0 --key w -o w.npy "
+               "(or sow xavier_uniform ...)",
     )
     p.add_argument("init", nargs="?", metavar="INIT", help="initializer name (see --list)")
     p.add_argument("--list", action="store_true", help="list the initializers and exit")
@@ -115,7 +125,48 @@ def _list(out: Any) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the ``sow`` command; return its exit status (0, or 2 on any error)."""
+    """Run the ``sow`` command; return its exit status (0; 1: ``verify`` found mismatches;
+    2: any error)."""
+    args_in = list(sys.argv[1:] if argv is None else argv)
+    first = args_in[0] if args_in else None
+    if first in _COMMANDS:
+        from .checkpoint import _cli
+
+        return _cli.run(first, args_in[1:])
+    if first in ("-h", "--help"):
+        print(_TOP_HELP)
+        return 0
+    if first == "tensor":
+        args_in = args_in[1:]
+    elif first is None:
+        print("sow: error: missing a command: checkpoint SOURCE -o DIR, verify DIR, presets, "
+              "or tensor INIT (see sow --help)", file=sys.stderr)
+        return 2
+    return _tensor_main(args_in)
+
+
+_COMMANDS = ("checkpoint", "verify", "presets")
+
+_TOP_HELP = """usage: sow COMMAND ...
+
+commands:
+  checkpoint SOURCE -o DIR --seed N   write a whole model's initial checkpoint (safetensors)
+  verify DIR --seed N                 recompute a sample of every tensor of a checkpoint
+  presets                             list the built-in architectures
+  tensor INIT --shape ...             one tensor to .npy (also: sow INIT ...; sow --list)
+
+examples:
+  pip install . && sow checkpoint llama-tiny -o ckpt --seed 0
+  sow checkpoint llama3-8b -o llama3-8b-init --seed 0 --max-shard-size 5GB
+  sow checkpoint path/to/config.json -o ckpt --seed 0 --dtype float32
+  torchrun --nproc-per-node 4 -m sow.cli checkpoint llama3-8b -o ckpt --seed 0
+  sow verify ckpt --seed 0
+  sow xavier_uniform --shape 4096 4096 --seed 0 --key w -o w.npy
+
+sow COMMAND --help shows a command's options."""
+
+
+def _tensor_main(argv: Sequence[str]) -> int:
     parser = _build_parser()
     try:
         args = parser.parse_args(argv)
@@ -138,7 +189,8 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         raise ValueError("missing INIT (see sow --list)")
     inits = _initializers()
     if args.init not in inits:
-        raise ValueError(f"unknown initializer {args.init!r}; choose from: {', '.join(inits)}")
+        raise ValueError(f"unknown command or initializer {args.init!r} (commands: "
+                         f"{', '.join(_COMMANDS)}, tensor; initializers: {', '.join(inits)})")
     if args.shape is None:
         raise ValueError("--shape is required")
     fn = inits[args.init]

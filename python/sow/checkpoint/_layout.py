@@ -1,0 +1,150 @@
+"""From a list of :class:`Tensor` to the files of a checkpoint: shards, headers, plan, index."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .._batch import Spec
+from .._dtypes import parse_dtype
+from .._validate import check_key, check_shape
+from ..plan import Plan
+from ._format import ITEMSIZE, FileLayout, Placed, file_order, header_bytes, index_json, \
+    shard_names, split_shards
+from ._tensors import Tensor
+from ._writer import Job
+
+__all__ = ["Layout", "build", "spec_record", "check_tensors"]
+
+
+def spec_parts(spec: Any, where: str) -> tuple[str, dict[str, Any]]:
+    if isinstance(spec, Spec):
+        return spec.name, dict(spec.params)
+    if isinstance(spec, str):
+        return spec, {}
+    if isinstance(spec, (tuple, list)) and len(spec) == 2 and isinstance(spec[0], str) \
+            and isinstance(spec[1], Mapping):
+        return spec[0], dict(spec[1])
+    raise TypeError(f"{where}: spec must be a sow.Spec, a name or (name, {{params}}), got {spec!r}")
+
+
+def spec_record(t: Tensor) -> dict[str, Any]:
+    """What ``__metadata__["sow.specs"]`` holds for one tensor (enough to regenerate it)."""
+    name, params = spec_parts(t.spec, t.name)
+    rec: dict[str, Any] = {"init": name, "params": params}
+    if t.key is not None and t.key != t.name:
+        rec["key"] = t.key
+    if t.zero_rows:
+        rec["zero_rows"] = list(t.zero_rows)
+    return rec
+
+
+def check_tensors(items: Sequence[Any], dtype: str) -> list[Tensor]:
+    """Tensors (or ``(name, shape, dtype, spec)`` tuples) checked, dtypes resolved."""
+    out: list[Tensor] = []
+    seen: set[str] = set()
+    for i, it in enumerate(items):
+        if isinstance(it, Tensor):
+            t = it
+        elif isinstance(it, (tuple, list)) and len(it) == 4:
+            t = Tensor(it[0], it[1], it[2], it[3])
+        else:
+            raise TypeError(f"tensors[{i}] must be a sow.checkpoint.Tensor or (name, shape, dtype, "
+                            f"spec), got {it!r}")
+        if not isinstance(t.name, str) or not t.name:
+            raise TypeError(f"tensors[{i}]: name must be a non-empty str, got {t.name!r}")
+        if t.name in seen:
+            raise ValueError(f"tensors[{i}]: name {t.name!r} appears twice")
+        if t.name == "__metadata__":
+            raise ValueError(f"tensors[{i}]: '__metadata__' is reserved by safetensors")
+        seen.add(t.name)
+        shape = check_shape(t.shape, f"tensors[{i}] ({t.name}) shape")
+        dt = dtype if t.dtype is None else parse_dtype(t.dtype, f"tensors[{i}] ({t.name}) dtype")
+        spec_parts(t.spec, f"tensors[{i}] ({t.name})")
+        if t.key is not None:
+            check_key(t.key)
+        rows = tuple(int(r) for r in t.zero_rows)
+        for r in rows:
+            if not shape or not 0 <= r < shape[0]:
+                raise ValueError(f"tensors[{i}] ({t.name}): zero row {r} outside dim 0 of {shape}")
+        out.append(Tensor(t.name, shape, dt, t.spec, t.key, rows))
+    if not out:
+        raise ValueError("the checkpoint has no tensors")
+    return out
+
+
+@dataclass
+class Layout:
+    tensors: list[Tensor]
+    files: list[FileLayout]
+    weight_map: dict[str, str]
+    total_size: int
+    total_parameters: int
+
+
+def _metadata(base: Mapping[str, str], tensors: Sequence[Tensor], order: Sequence[int]) -> dict[str, str]:
+    specs = {tensors[i].name: spec_record(tensors[i]) for i in order}
+    md = {"format": "pt", **base}
+    md["sow.specs"] = json.dumps(specs, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    return md
+
+
+def build(tensors: list[Tensor], base_metadata: Mapping[str, str], max_shard_size: int) -> Layout:
+    """Shards (huggingface_hub's rule over ``tensors`` in order), each file's order, offsets and
+    header."""
+    sizes = [t.numel * ITEMSIZE[t.dtype] for t in tensors]  # type: ignore[index]
+    shards = split_shards(sizes, max_shard_size)
+    names = shard_names(len(shards))
+    files: list[FileLayout] = []
+    weight_map: dict[str, str] = {}
+    for fname, members in zip(names, shards):
+        order = [members[j] for j in file_order([tensors[i].name for i in members],
+                                                 [tensors[i].dtype for i in members])]  # type: ignore[misc]
+        entries = []
+        off = 0
+        for i in order:
+            t = tensors[i]
+            entries.append((t.name, t.dtype, t.shape, off, off + sizes[i]))
+            off += sizes[i]
+        header = header_bytes(entries, _metadata(base_metadata, tensors, order))  # type: ignore[arg-type]
+        f = FileLayout(fname, header)
+        for (name, _, _, b, e), i in zip(entries, order):
+            f.tensors.append(Placed(i, name, len(header) + b, len(header) + e))
+            weight_map[name] = fname
+        files.append(f)
+    return Layout(tensors, files, {t.name: weight_map[t.name] for t in tensors}, sum(sizes),
+                  sum(t.numel for t in tensors))
+
+
+def make_plan(tensors: Sequence[Tensor], seed: int) -> Plan:
+    """One buffer item per tensor (item i = tensor i), validated: a bad spec fails here."""
+    plan = Plan(seed)
+    try:
+        for t in tensors:
+            name, params = spec_parts(t.spec, t.name)
+            plan.add_buffer(t.shape, t.dtype, Spec(name, **params),
+                            key=t.name if t.key is None else t.key, name=t.name)
+        plan.validate()
+    except (TypeError, ValueError) as e:
+        msg = str(e)
+        raise type(e)("tensors[" + msg[len("items["):] if msg.startswith("items[") else msg) \
+            from None
+    return plan
+
+
+def job(lay: Layout, plan: Plan, config_text: str | None) -> Job:
+    zero = {}
+    for i, t in enumerate(lay.tensors):
+        if t.zero_rows:
+            row = math.prod(t.shape[1:]) * ITEMSIZE[t.dtype]  # type: ignore[index]
+            zero[i] = (row, t.zero_rows)
+    finals: list[tuple[str, str]] = []
+    if config_text is not None:
+        finals.append(("config.json", config_text))
+    if len(lay.files) > 1:
+        finals.append(("model.safetensors.index.json",
+                       index_json(lay.weight_map, lay.total_size, lay.total_parameters)))
+    return Job(lay.files, plan, zero, finals)

@@ -1,0 +1,108 @@
+"""What ``source`` may be, turned into tensors (and the config.json to write, if any).
+
+* a preset name (:data:`sow.checkpoint.PRESETS`), a ``config.json`` path (or a folder holding
+  one) or a config dict: a built-in architecture (:mod:`._arch`) under an embedded recipe;
+* a list of :class:`Tensor` or ``(name, shape, dtype, spec)`` tuples;
+* a torch ``nn.Module`` (built on meta) or a transformers model class with ``config=``: the
+  specs its own init code gives, recorded by ``sow.torch`` (needs torch; :mod:`._torch_source`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ._arch import ARCHITECTURES, architecture
+from ._presets import PRESETS, preset
+from ._tensors import Tensor, arch_tensors
+
+__all__ = ["Resolved", "resolve", "load_config", "config_text"]
+
+
+@dataclass
+class Resolved:
+    tensors: list[Tensor]
+    config: dict[str, Any] | None  # the config.json to write (None: none)
+    recipe: str
+
+
+def load_config(path: str) -> dict[str, Any]:
+    """A config.json (or a folder with one) as a dict; errors name the file."""
+    p = os.path.join(path, "config.json") if os.path.isdir(path) else path
+    try:
+        with open(p, encoding="utf-8") as fh:
+            cfg = json.load(fh)
+    except FileNotFoundError:
+        raise ValueError(f"source {path!r}: no such file") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ValueError(f"source {path!r}: not a readable config.json ({e})") from None
+    if not isinstance(cfg, dict):
+        raise ValueError(f"source {path!r}: config.json must hold a JSON object")
+    return cfg
+
+
+def config_text(cfg: Mapping[str, Any], dtype: str) -> str:
+    """config.json as written: the source config with ``architectures``/``model_type`` filled in
+    and ``dtype`` set to the checkpoint's dtype (``torch_dtype``, its old name, dropped);
+    transformers' layout (indent 2, sorted keys, newline)."""
+    out = dict(cfg)
+    out.pop("torch_dtype", None)
+    out["dtype"] = dtype
+    mt = out.get("model_type")
+    if isinstance(mt, str) and mt in ARCHITECTURES:
+        out.setdefault("architectures", [ARCHITECTURES[mt]])
+    return json.dumps(out, indent=2, sort_keys=True) + "\n"
+
+
+def _is_torch_module(obj: Any) -> bool:
+    import sys
+
+    torch = sys.modules.get("torch")
+    return torch is not None and isinstance(obj, torch.nn.Module)
+
+
+def _is_model_class(obj: Any) -> bool:
+    return isinstance(obj, type) and hasattr(obj, "config_class") and hasattr(obj, "from_config") \
+        or isinstance(obj, type) and any(c.__name__ == "Module" for c in obj.__mro__)
+
+
+def resolve(source: Any, recipe: Any, config: Any = None) -> Resolved:
+    """``source`` (module doc) -> :class:`Resolved`."""
+    if isinstance(source, (str, os.PathLike)) and not (isinstance(source, str) and source in PRESETS):
+        path = os.fspath(source)
+        if not os.path.exists(path):
+            names = ", ".join(PRESETS)
+            raise ValueError(f"source {path!r} is neither a preset ({names}) nor a config.json "
+                             f"path")
+        return _from_config(load_config(path), recipe)
+    if isinstance(source, str):
+        return _from_config(preset(source), recipe)
+    if isinstance(source, Mapping):
+        return _from_config(dict(source), recipe)
+    if _is_torch_module(source) or _is_model_class(source):
+        from ._torch_source import from_torch
+
+        return from_torch(source, recipe, config)
+    if type(source).__name__ == "Plan" and hasattr(source, "write_range"):
+        raise TypeError("source: a sow.Plan does not say its items' shapes; pass the list of "
+                        "(name, shape, dtype, spec) it was built from")
+    if isinstance(source, Sequence) and not isinstance(source, (str, bytes)):
+        if not isinstance(recipe, str):
+            raise TypeError("recipe must be a str (a label recorded in the files) for a list source")
+        return Resolved(list(source), None, recipe)
+    raise TypeError(f"source must be a preset name, a config.json path or dict, a list of "
+                    f"(name, shape, dtype, spec), or a torch nn.Module; got "
+                    f"{type(source).__name__}")
+
+
+def _from_config(cfg: dict[str, Any], recipe: Any) -> Resolved:
+    if not isinstance(recipe, str):
+        raise TypeError(f"recipe must be a str for a config source (embedded recipes: hf, torch, "
+                        f"gpt2), got {type(recipe).__name__}; a sow.Recipe needs the torch model")
+    c, tensors = architecture(cfg)
+    out = dict(cfg)
+    out.setdefault("model_type", c["model_type"])
+    return Resolved(arch_tensors(c, tensors, recipe), out, recipe)
