@@ -1,0 +1,170 @@
+"""sow.checkpoint against transformers (test-only: torch, transformers, safetensors): the built-in
+architectures have transformers' exact names, shapes and order, the checkpoints load with
+``from_pretrained`` with no missing or unexpected key, ``save_pretrained`` of the loaded model
+lays the files out the same way, and the values equal ``sow.torch.init_module_(recipe="hf")``
+bit for bit (when sow.torch is present)."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import numpy as np
+import pytest
+
+import sow.checkpoint as ck
+from sow.checkpoint import _arch
+
+torch = pytest.importorskip("torch")
+transformers = pytest.importorskip("transformers")
+pytest.importorskip("safetensors")
+
+logging.getLogger("transformers").setLevel(logging.ERROR)
+
+CONFIGS = {
+    "llama": dict(model_type="llama", vocab_size=96, hidden_size=32, intermediate_size=48,
+                  num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2),
+    "llama-bias-tied-pad": dict(model_type="llama", vocab_size=96, hidden_size=32,
+                                intermediate_size=48, num_hidden_layers=1, num_attention_heads=4,
+                                attention_bias=True, mlp_bias=True, tie_word_embeddings=True,
+                                pad_token_id=3, head_dim=16),
+    "mistral": dict(model_type="mistral", vocab_size=96, hidden_size=32, intermediate_size=48,
+                    num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=1),
+    "qwen2": dict(model_type="qwen2", vocab_size=96, hidden_size=32, intermediate_size=48,
+                  num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
+                  tie_word_embeddings=True),
+    "qwen3": dict(model_type="qwen3", vocab_size=96, hidden_size=32, intermediate_size=48,
+                  num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2, head_dim=24,
+                  attention_bias=True),
+    "gpt2": dict(model_type="gpt2", vocab_size=96, n_positions=16, n_embd=32, n_layer=2, n_head=4),
+    "gpt2-untied": dict(model_type="gpt2", vocab_size=96, n_positions=16, n_embd=32, n_layer=1,
+                        n_head=4, n_inner=40, tie_word_embeddings=False),
+}
+
+
+def _meta_model(cfg):
+    conf = transformers.AutoConfig.for_model(**cfg)
+    with torch.device("meta"):
+        return transformers.AutoModelForCausalLM.from_config(conf)
+
+
+def _stored(model):
+    """What save_pretrained stores: state_dict order, tied copies dropped."""
+    sd = model.state_dict()
+    first = {}
+    for k, v in sd.items():
+        first.setdefault(id(v), k)
+    names = dict(model.named_parameters())
+    return [(k, tuple(v.shape)) for k, v in sd.items()
+            if k in names and first[id(sd[k])] == k]
+
+
+@pytest.mark.parametrize("name", list(CONFIGS) + ["llama-tiny", "gpt2-tiny", "qwen3-tiny"])
+def test_names_shapes_order_are_transformers(name):
+    cfg = CONFIGS.get(name) or ck.PRESETS[name]
+    got = [(t.name, t.shape) for t in ck.tensors(cfg)]
+    assert got == _stored(_meta_model(cfg))
+
+
+def test_defaults_are_the_config_classes():
+    for mt, defaults in _arch._DEFAULTS.items():
+        conf = transformers.AutoConfig.for_model(mt)
+        for k, v in defaults.items():
+            if k in ("num_key_value_heads", "head_dim") and v is None:
+                continue  # derived in __post_init__; resolved() derives them the same way
+            assert getattr(conf, k) == v, (mt, k)
+        c = _arch.resolved({"model_type": mt})
+        for k in ("num_key_value_heads", "head_dim"):
+            if k in c and hasattr(conf, k):  # Qwen2Config has no head_dim: hidden // heads
+                assert getattr(conf, k) == c[k], (mt, k)
+
+
+def _hf_specs_ok(model, ts):
+    """Each tensor's spec is what _init_weights asks for, read off transformers' own code:
+    run initialize_weights on a CPU model with torch.nn.init's normal_/zeros_/ones_ recorded."""
+    rec = {}
+    by_id = {id(p): n for n, p in model.named_parameters()}
+    import transformers.initialization as tinit
+
+    real = dict(tinit.TORCH_INIT_FUNCTIONS)
+
+    def recorder(kind):
+        def f(tensor, *a, **kw):
+            n = by_id.get(id(tensor))
+            if n is not None:
+                rec[n] = (kind, a, kw)
+            return real[kind](tensor, *a, **kw)
+        return f
+
+    for k in ("normal_", "zeros_", "ones_"):
+        tinit.TORCH_INIT_FUNCTIONS[k] = recorder(k)
+    try:
+        for m in model.modules():
+            m._is_hf_initialized = False
+        model.initialize_weights()
+    finally:
+        tinit.TORCH_INIT_FUNCTIONS.update(real)
+    for t in ts:
+        kind, a, kw = rec[t.name]
+        if kind == "normal_":
+            assert t.spec.name == "normal" and t.spec.params == {"mean": kw["mean"], "std": kw["std"]}, t
+        else:
+            assert t.spec.name == kind[:-1], t
+
+
+@pytest.mark.parametrize("name", list(CONFIGS))
+def test_specs_are_init_weights(name):
+    cfg = CONFIGS[name]
+    model = transformers.AutoModelForCausalLM.from_config(transformers.AutoConfig.for_model(**cfg))
+    _hf_specs_ok(model, ck.tensors(cfg))
+
+
+@pytest.mark.parametrize("name", ["llama-tiny", "gpt2-tiny"])
+def test_from_pretrained_loads_every_key(name, tmp_path):
+    d = tmp_path / "c"
+    ck.write(name, d, seed=11, progress=False, max_shard_size="100KB")
+    model, info = transformers.AutoModelForCausalLM.from_pretrained(str(d), output_loading_info=True)
+    assert info["missing_keys"] == set() and info["unexpected_keys"] == set()
+    assert info["mismatched_keys"] == set() and not info["error_msgs"]
+    assert model.dtype == torch.bfloat16
+    from safetensors import safe_open
+
+    idx = json.loads((d / "model.safetensors.index.json").read_text())
+    for t in ck.tensors(name):
+        with safe_open(str(d / idx["weight_map"][t.name]), "pt") as f:
+            assert torch.equal(model.get_parameter(t.name), f.get_tensor(t.name)), t.name
+    # save_pretrained of a model built from the config holding these values: the same file names,
+    # index and per-file layout. (A model from from_pretrained would save in the order it loaded.)
+    conf = transformers.AutoConfig.from_pretrained(str(d))
+    fresh = transformers.AutoModelForCausalLM.from_config(conf, dtype=torch.bfloat16)
+    fresh.load_state_dict(model.state_dict())
+    fresh.save_pretrained(str(tmp_path / "hf"), max_shard_size="100KB")
+    hf_idx = json.loads((tmp_path / "hf" / "model.safetensors.index.json").read_text())
+    assert hf_idx["weight_map"] == idx["weight_map"]
+    assert hf_idx["metadata"] == idx["metadata"]
+    for fname in set(idx["weight_map"].values()):
+        ours, theirs = _header(d / fname), _header(tmp_path / "hf" / fname)
+        ours.pop("__metadata__")
+        assert list(ours.items()) == [(k, v) for k, v in theirs.items() if k != "__metadata__"]
+        assert (d / fname).read_bytes()[-64:] == (tmp_path / "hf" / fname).read_bytes()[-64:]
+
+
+def _header(path):
+    raw = path.read_bytes()
+    n = int.from_bytes(raw[:8], "little")
+    return json.loads(raw[8:8 + n])
+
+
+@pytest.mark.parametrize("name", ["llama-tiny", "gpt2-tiny"])
+def test_equals_sow_torch_hf_recipe(name, tmp_path):
+    st = pytest.importorskip("sow.torch")
+    ck.write(name, tmp_path, seed=7, progress=False)
+    loaded = transformers.AutoModelForCausalLM.from_pretrained(str(tmp_path))
+    conf = transformers.AutoConfig.from_pretrained(str(tmp_path))
+    with torch.device("meta"):
+        model = transformers.AutoModelForCausalLM.from_config(conf, dtype=torch.bfloat16)
+    st.init_module_(model, recipe="hf", seed=7, device="cpu")
+    for n, p in model.named_parameters():
+        q = loaded.get_parameter(n)
+        assert p.dtype == q.dtype and torch.equal(p.view(torch.int16), q.view(torch.int16)), n
+    np.testing.assert_equal(len(list(model.parameters())), len(ck.tensors(name)))
