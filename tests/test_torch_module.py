@@ -350,6 +350,36 @@ def test_hf_meta_equals_cpu_and_spec_parity(arch):
             assert torch.allclose(inv, ref)
 
 
+def test_hf_tied_embeddings_keep_the_padding_row_zero_as_from_config():
+    """transformers initializes the model untied, then ties lm_head to the embedding (init_weights:
+    initialize_weights, then tie_weights), so lm_head's own normal_ is dropped and the padding row
+    stays zero; sow.torch gives the tied tensor what the embedding's _init_weights gives."""
+    cfg = _llama_cfg(tie_word_embeddings=True, pad_token_id=5, num_hidden_layers=1)
+    theirs = transformers.AutoModelForCausalLM.from_config(cfg)
+    assert theirs.lm_head.weight is theirs.model.embed_tokens.weight
+    assert not theirs.model.embed_tokens.weight[5].any()
+    with torch.device("meta"):
+        ours = transformers.AutoModelForCausalLM.from_config(cfg)
+    r = st.init_module_(ours, seed=3, recipe="hf", device="cpu")
+    w = ours.model.embed_tokens.weight
+    assert ours.lm_head.weight is w and "lm_head.weight" not in [t.fqn for t in r.tensors]
+    spec = r["model.embed_tokens.weight"].spec
+    assert spec.startswith("normal(mean=0, ") and spec.endswith(") + 1 writes")
+    assert _param(spec.split(" + ")[0], "std") == pytest.approx(0.05, rel=1e-15)
+    assert torch.equal(w[5], torch.zeros(64)) and torch.count_nonzero(w) == w.numel() - 64
+    want = sow.normal((256, 64), std=0.05, seed=3, key="model.embed_tokens.weight")
+    want[5] = 0
+    assert np.array_equal(w.detach().numpy(), want)
+    untied = transformers.AutoModelForCausalLM.from_config(_llama_cfg(pad_token_id=5,
+                                                                      num_hidden_layers=1))
+    st.init_module_(untied, seed=3, recipe="hf")  # the embedding's values do not depend on the tie
+    assert torch.equal(untied.model.embed_tokens.weight, w)
+    plan = st.plan_module(ours, recipe="hf")
+    emb = next(t for t in plan.records if t.fqn == "model.embed_tokens.weight")
+    assert emb.names == ("model.embed_tokens.weight", "lm_head.weight")
+    assert emb.stored_name == "model.embed_tokens.weight" and emb.zero_rows == (5,)
+
+
 def test_hf_adding_a_layer_changes_no_other_parameter():
     two = transformers.LlamaForCausalLM(_llama_cfg())
     three = transformers.LlamaForCausalLM(_llama_cfg(num_hidden_layers=3))

@@ -10,6 +10,8 @@
 
 * :func:`init_module_` initializes every parameter and buffer of a module as one
   :class:`sow.Plan`, keyed by fully-qualified names (docs/torch.md).
+* :func:`plan_module`: the same decisions as a list of :class:`TensorRecord` (name, global
+  shape, dtype, spec, deterministic writes, tied names), materializing and writing nothing.
 * :func:`fill_` fills one tensor, plain or DTensor, with exactly its slice of the global fill.
 * :class:`Recipe`: ``(FQN glob or callable -> spec)`` rules, first match wins; built-ins in
   :data:`RECIPES` (``"torch"``, ``"hf"``, ``"torchtitan_llama3"``, ``"gpt2"``).
@@ -26,12 +28,15 @@ from typing import Any
 
 from ._recipe import HF_INIT, MODULE_CODE, Recipe, Target
 
-__all__ = ["fill_", "init_module_", "patch_init", "Recipe", "Target", "MODULE_CODE", "HF_INIT", "RECIPES",
+__all__ = ["fill_", "init_module_", "plan_module", "ModulePlan", "TensorRecord", "patch_init", "Recipe", "Target", "MODULE_CODE", "HF_INIT", "RECIPES",
            "InitReport", "TensorReport", "torchtitan_llama3", "gpt2"]
 
 _LAZY = {
     "fill_": "._fill",
     "init_module_": "._module",
+    "plan_module": "._module",
+    "ModulePlan": "._module",
+    "TensorRecord": "._module",
     "InitReport": "._module",
     "TensorReport": "._module",
     "patch_init": "._patch",

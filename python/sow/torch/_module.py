@@ -36,7 +36,8 @@ from ._patch import Geometry, Record, Recorder, _contiguous_strides, apply_write
 from ._recipe import HF_INIT, MODULE_CODE, Action, Recipe, Target
 from ._recipes import RECIPES
 
-__all__ = ["init_module_", "InitReport", "TensorReport", "collect", "execute_records"]
+__all__ = ["init_module_", "plan_module", "ModulePlan", "TensorRecord", "InitReport", "TensorReport",
+           "collect", "execute_records"]
 
 _WRAPPERS = ("_orig_mod", "_checkpoint_wrapped_module", "_fsdp_wrapped_module")
 
@@ -50,6 +51,7 @@ class _Tensor:
     slot: str  # "_parameters" | "_buffers"
     tensor: Any
     aliases: list[tuple[Any, str]] = field(default_factory=list)  # other (module, name) slots
+    alias_fqns: list[str] = field(default_factory=list)  # their names, in the same order
 
     @property
     def kind(self) -> str:
@@ -73,12 +75,13 @@ def collect(module: Any) -> dict[str, _Tensor]:
                 if t is None or (id(m), slot, name) in seen_slots:
                     continue
                 seen_slots.add((id(m), slot, name))
+                mf = _clean(mfqn)
+                fqn = f"{mf}.{name}" if mf else name
                 prev = by_id.get(id(t))
                 if prev is not None:
                     prev.aliases.append((m, name))
+                    prev.alias_fqns.append(fqn)
                     continue
-                mf = _clean(mfqn)
-                fqn = f"{mf}.{name}" if mf else name
                 if fqn in out:  # pragma: no cover - two tensors, one name after unwrapping
                     raise ValueError(f"two tensors are both named {fqn!r}")
                 rec = _Tensor(fqn, name, m, mf, slot, t)
@@ -295,41 +298,104 @@ def execute_records(tensors: dict[str, _Tensor], chosen: dict[str, Any], seed: i
                       list(unrouted))
 
 
-def init_module_(module: Any, *, seed: int, recipe: Any = "torch", device: Any = None,
-                 skip: Any = None, strict: bool = True, threads: int | None = None) -> InitReport:
-    """Initialize every parameter and buffer of ``module`` in place; returns an
-    :class:`InitReport`.
+@dataclass(frozen=True)
+class TensorRecord:
+    """What :func:`plan_module` decided for one tensor, with nothing materialized or written.
 
-    * ``seed``: int in [0, 2**64); the key of each tensor is its fully-qualified name
-      (``model.layers.3.self_attn.o_proj.weight``), so adding, removing or reordering modules
-      changes no other tensor's values. Tied tensors are filled once, keyed by their first name.
-    * ``recipe``: ``"torch"`` (default), ``"hf"``, ``"torchtitan_llama3"``, ``"gpt2"``, or a
-      :class:`sow.Recipe` (see :mod:`sow.torch._recipes`).
-    * ``device``: required when any parameter or buffer is on the meta device; the module is
-      then materialized there with ``module.to_empty(device=device)`` (every tensor, so a
-      skipped one holds garbage afterwards). Ignored otherwise.
-    * ``skip``: FQN glob(s) or a callable on a :class:`~sow.torch.Target`: tensors left alone.
-    * ``strict`` (default True): a parameter no rule matches, a buffer nothing sets, or init
-      code that cannot be routed is a ValueError listing them all, raised before anything is
-      materialized or written. With False they are left as they are and listed in the report.
-    * ``threads``: the CPU engine's threads (None: all).
+    ``fqn``: its key (the first name, ``named_modules()`` order); ``names``: every name it has
+    (tied tensors: several, ``fqn`` first); ``stored_name``: the one a checkpoint stores (the tie
+    source: the name that is no Hugging Face ``all_tied_weights_keys`` target, else ``fqn``);
+    ``kind``: ``"parameter"`` or ``"buffer"``; ``shape``/``dtype``: global; ``spec``: the fill
+    (a sow.Spec, a name or ``(name, {params})``; None: only ``writes``); ``writes``: the
+    deterministic writes after the fill, ``(Geometry, "fill" | "copy", value)`` in global
+    coordinates; ``persistent``: False for a buffer ``state_dict()`` leaves out."""
 
-    DTensor parameters (FSDP2, tensor parallel, both) are filled on each rank with exactly their
-    slice of the global tensor, with no collective: run the same call, with the same seed and
-    recipe, on every rank. Values are written under ``torch.no_grad()``; autograd's version
-    counters are bumped."""
-    t0 = time.perf_counter()
-    s = check_seed(seed)
-    check_threads(threads)
-    th = threads
+    fqn: str
+    kind: str
+    shape: tuple[int, ...]
+    dtype: Any
+    spec: Any
+    writes: tuple[tuple[Geometry, str, Any], ...]
+    names: tuple[str, ...]
+    stored_name: str
+    persistent: bool
+
+    @property
+    def zero_rows(self) -> tuple[int, ...] | None:
+        """The rows of dim 0 that ``writes`` set to zero (an Embedding's padding row), or None if
+        some write is not a whole row set to zero."""
+        rows = []
+        shape = self.shape
+        if not shape:
+            return () if not self.writes else None
+        row_shape = shape[1:]
+        row = 1
+        for d in row_shape:
+            row *= d
+        want = _contiguous_strides(row_shape)
+        for geo, kind, value in self.writes:
+            whole_row = tuple(geo.sizes) == row_shape and (tuple(geo.strides) == want or row <= 1)
+            if kind != "fill" or float(value) != 0.0 or not whole_row or row == 0 \
+                    or geo.offset % row:
+                return None
+            rows.append(geo.offset // row)
+        return tuple(sorted(set(rows)))
+
+
+@dataclass
+class ModulePlan:
+    """The outcome of :func:`plan_module`: ``records`` (module order), ``skipped`` (by ``skip=``),
+    ``unset`` (parameters no rule sets, buffers nothing sets), ``unrouted`` (init code not routed);
+    the last two are empty unless ``strict=False``. ``tensors``/``chosen`` feed
+    :func:`execute_records`; ``metas`` names the tensors on the meta device."""
+
+    records: list[TensorRecord]
+    tensors: dict[str, _Tensor]
+    chosen: dict[str, Any]
+    skipped: list[str]
+    unset: list[str]
+    unrouted: list[str]
+    metas: list[str]
+    recipe: Recipe
+
+
+def _tie_targets(root: Any) -> set[str]:
+    """FQNs that Hugging Face models tie *to* another (``all_tied_weights_keys``'s keys)."""
+    out: set[str] = set()
+    for prefix, m in root.named_modules():
+        keys = getattr(m, "all_tied_weights_keys", None)
+        if isinstance(keys, dict):
+            p = _clean(prefix)
+            out.update(f"{p}.{k}" if p else str(k) for k in keys)
+    return out
+
+
+def _tie_source(t: _Tensor, targets: set[str]) -> int:
+    """Which name of ``t`` is its tie source: 0 (its first name) or 1 + an alias index."""
+    names = [t.fqn] + t.alias_fqns
+    for i, n in enumerate(names):
+        if n not in targets:
+            return i
+    return 0
+
+
+def plan_module(module: Any, *, recipe: Any = "torch", skip: Any = None, strict: bool = True,
+                what: str = "init_module_") -> ModulePlan:
+    """Decide every tensor of ``module`` as :func:`init_module_` would (recipe rules, the
+    module's own init code recorded on meta stand-ins), materializing and writing nothing: a
+    :class:`ModulePlan` of :class:`TensorRecord`. Parameters may be on any device, meta
+    included. With ``strict=True`` a parameter no rule matches, a buffer nothing sets, or init
+    code that cannot be routed is a ValueError listing them all (``what`` names the caller).
+
+    Tied tensors: the key is the first name; init code run through any other name than the tie
+    source (a Hugging Face tie target such as ``lm_head.weight``) goes to a stand-in of its own
+    that is dropped, as transformers ties after ``_init_weights``."""
     rc = _resolve_recipe(recipe)
     skip_fn = _skip_matcher(skip)
     tensors = collect(module)
     metas = [f for f, t in tensors.items() if _is_meta(t.tensor)]
-    if metas and device is None:
-        more = f" and {len(metas) - 3} more" if len(metas) > 3 else ""
-        raise ValueError(f"device: {', '.join(metas[:3])}{more} are on the meta device; pass "
-                         f"device= (e.g. device='cpu') to materialize the module there first")
+    targets = _tie_targets(module) if any(t.aliases for t in tensors.values()) else set()
+    sources = {f: _tie_source(t, targets) for f, t in tensors.items() if t.aliases}
 
     chosen: dict[str, Any] = {}
     code: dict[str, Any] = {}  # fqn -> MODULE_CODE | HF_INIT | "buffer"
@@ -358,7 +424,7 @@ def init_module_(module: Any, *, seed: int, recipe: Any = "torch", device: Any =
     unrouted: list[str] = []
     unset: list[str] = []
     if code:
-        records, unrouted = _record(module, tensors, code)
+        records, unrouted = _record(module, tensors, code, sources)
         for fqn, how in code.items():
             r = records.get(fqn)
             if r is not None and r.is_set():
@@ -386,12 +452,64 @@ def init_module_(module: Any, *, seed: int, recipe: Any = "torch", device: Any =
         problems.append("init code that cannot be routed through sow:\n    "
                         + "\n    ".join(unrouted))
     if problems and strict:
-        raise ValueError("init_module_: " + "\n  ".join(problems) + "\n(nothing was written)")
+        raise ValueError(f"{what}: " + "\n  ".join(problems) + "\n(nothing was written)")
 
-    if metas:
+    out: list[TensorRecord] = []
+    for fqn, action in chosen.items():
+        t = tensors[fqn]
+        gshape = tuple(int(x) for x in t.tensor.shape)
+        base, writes = _action_writes(action, gshape)
+        names = (fqn, *t.alias_fqns)
+        persistent = t.kind == "parameter" or t.name not in getattr(
+            t.module, "_non_persistent_buffers_set", ())
+        out.append(TensorRecord(fqn, t.kind, gshape, t.tensor.dtype, base, tuple(writes), names,
+                                names[sources.get(fqn, 0)], persistent))
+    return ModulePlan(out, tensors, chosen, skipped, unmatched + unset, unrouted, metas, rc)
+
+
+def init_module_(module: Any, *, seed: int, recipe: Any = "torch", device: Any = None,
+                 skip: Any = None, strict: bool = True, threads: int | None = None) -> InitReport:
+    """Initialize every parameter and buffer of ``module`` in place; returns an
+    :class:`InitReport`.
+
+    * ``seed``: int in [0, 2**64); the key of each tensor is its fully-qualified name
+      (``model.layers.3.self_attn.o_proj.weight``), so adding, removing or reordering modules
+      changes no other tensor's values. Tied tensors are filled once, keyed by their first name,
+      with what their tie source's init gives (Hugging Face: the embedding, not ``lm_head``).
+    * ``recipe``: ``"torch"`` (default), ``"hf"``, ``"torchtitan_llama3"``, ``"gpt2"``, or a
+      :class:`sow.Recipe` (see :mod:`sow.torch._recipes`).
+    * ``device``: required when any parameter or buffer is on the meta device; the module is
+      then materialized there with ``module.to_empty(device=device)`` (every tensor, so a
+      skipped one holds garbage afterwards). Ignored otherwise.
+    * ``skip``: FQN glob(s) or a callable on a :class:`~sow.torch.Target`: tensors left alone.
+    * ``strict`` (default True): a parameter no rule matches, a buffer nothing sets, or init
+      code that cannot be routed is a ValueError listing them all, raised before anything is
+      materialized or written. With False they are left as they are and listed in the report.
+    * ``threads``: the CPU engine's threads (None: all).
+
+    DTensor parameters (FSDP2, tensor parallel, both) are filled on each rank with exactly their
+    slice of the global tensor, with no collective: run the same call, with the same seed and
+    recipe, on every rank. Values are written under ``torch.no_grad()``; autograd's version
+    counters are bumped. :func:`plan_module` gives the same decisions without writing."""
+    t0 = time.perf_counter()
+    s = check_seed(seed)
+    check_threads(threads)
+    rc = _resolve_recipe(recipe)
+    skip_fn = _skip_matcher(skip)
+    if not isinstance(module, torch.nn.Module):
+        raise TypeError(f"module must be a torch.nn.Module, got {type(module).__name__}")
+    if device is None:
+        metas = [f for f, t in collect(module).items() if _is_meta(t.tensor)]
+        if metas:
+            more = f" and {len(metas) - 3} more" if len(metas) > 3 else ""
+            raise ValueError(f"device: {', '.join(metas[:3])}{more} are on the meta device; pass "
+                             f"device= (e.g. device='cpu') to materialize the module there first")
+    mp = plan_module(module, recipe=rc, skip=skip_fn, strict=strict)
+    tensors = mp.tensors
+    if mp.metas:
         tensors = _materialize(module, device, tensors)
-    return execute_records(tensors, chosen, s, t0, threads=th, skipped=skipped,
-                           unset=unmatched + unset, unrouted=unrouted)
+    return execute_records(tensors, mp.chosen, s, t0, threads=threads, skipped=mp.skipped,
+                           unset=mp.unset, unrouted=mp.unrouted)
 
 
 def _materialize(module: Any, device: Any, before: dict[str, _Tensor]) -> dict[str, _Tensor]:
@@ -411,15 +529,22 @@ def _materialize(module: Any, device: Any, before: dict[str, _Tensor]) -> dict[s
     return collect(module) if broken else fresh
 
 
-def _record(root: Any, tensors: dict[str, _Tensor], code: dict[str, Any]) -> tuple[dict[str, Record], list[str]]:
+def _record(root: Any, tensors: dict[str, _Tensor], code: dict[str, Any],
+            sources: dict[str, int]) -> tuple[dict[str, Record], list[str]]:
     """Run the init code that ``code``'s tensors need on stand-ins; the records and the
-    unrouted operations that concern them (or no tensor in particular)."""
+    unrouted operations that concern them (or no tensor in particular). ``sources``: the tie
+    source of each tied tensor (:func:`_tie_source`); its other names get discarded stand-ins."""
     rec = Recorder()
     owners = _owners(root)
     need_hf = any(v is HF_INIT for v in code.values())
-    owner_of = {id(tensors[f].module) for f, v in code.items() if v is not HF_INIT}
-    slots = [(t.module, t.slot, t.name, t.fqn) for t in tensors.values()]
-    slots += [(m, t.slot, n, t.fqn) for t in tensors.values() for m, n in t.aliases]
+    slots: list[tuple[Any, ...]] = []
+    owner_of: set[int] = set()
+    for t in tensors.values():
+        src = sources.get(t.fqn, 0)
+        own = [(t.module, t.name)] + list(t.aliases)
+        slots += [(m, t.slot, n, t.fqn, i != src) for i, (m, n) in enumerate(own)]
+        if t.fqn in code and code[t.fqn] is not HF_INIT:
+            owner_of.add(id(own[src][0]))
     ruled = set(tensors) - set(code)
     with stand_ins(slots, rec), routing(rec):
         for mfqn, m in _post_order(root):

@@ -16,6 +16,12 @@ keyed by the tensor's fully-qualified name; the last whole-tensor write wins, as
   (``weight[padding_idx].zero_()``) is recorded as a deterministic write done after the fill;
 * assigning a new tensor to a buffer or parameter attribute records a copy of its value.
 
+A slot may be given a *discarded* stand-in of its own: what init code does through it is
+recorded nowhere and never refused. ``init_module_`` gives one to each name of a tied tensor
+other than its tie source, so the tensor gets what its source's module does, as in a model built
+untied, initialized, then tied (transformers' ``from_config``: ``lm_head``'s ``normal_`` lands on
+a tensor the tie then drops, and the padding row of the embedding stays zero).
+
 What cannot be routed is listed by name, never left to torch's RNG: a random init of a slice, any
 other in-place op on a stand-in (``mul_``, ``clamp_``, ...), a copy from a meta value, and any
 use of torch's RNG by the init code (``torch.randn`` into a temporary, then copied).
@@ -75,6 +81,7 @@ class Record:
     base: Any = None
     post: list[tuple[Geometry, str, Any]] = field(default_factory=list)
     source: str = ""
+    discarded: bool = False  # a tie target's own stand-in: nothing it gets counts
 
     def set_base(self, base: Any, source: str) -> None:
         self.base, self.post, self.source = base, [], source
@@ -92,10 +99,14 @@ class Recorder:
         self._by_storage: dict[int, Record] = {}
         self.context = ""  # the module whose init code is running, for messages
 
-    def register(self, stand_in: Any, fqn: str) -> Record:
-        rec = self.records.get(fqn)
-        if rec is None:
-            rec = self.records[fqn] = Record(fqn, tuple(stand_in.shape))
+    def register(self, stand_in: Any, fqn: str, *, discarded: bool = False) -> Record:
+        """The record of ``stand_in`` under ``fqn``; a discarded one is kept out of ``records``."""
+        if discarded:
+            rec = Record(fqn, tuple(stand_in.shape), discarded=True)
+        else:
+            rec = self.records.get(fqn)
+            if rec is None:
+                rec = self.records[fqn] = Record(fqn, tuple(stand_in.shape))
         self._by_storage[stand_in.untyped_storage()._cdata] = rec
         return rec
 
@@ -115,7 +126,9 @@ class Recorder:
             return rec, None
         return rec, geo
 
-    def refuse(self, what: str) -> None:
+    def refuse(self, what: str, rec: Record | None = None) -> None:
+        if rec is not None and rec.discarded:
+            return
         where = f" (init code of {self.context or 'the module'})"
         self.unrouted.append(what + where)
 
@@ -132,7 +145,7 @@ class Recorder:
             rec.post.append((geo, "fill", float(val)))
         else:
             self.refuse(f"{rec.fqn}: {source} on a slice {list(geo.sizes)} of it (a random "
-                        f"init of part of a tensor)")
+                        f"init of part of a tensor)", rec)
         return True
 
     def copy(self, t: Any, value: Any, source: str) -> bool:
@@ -144,7 +157,7 @@ class Recorder:
             value = torch.tensor(value)
         if value.device.type == "meta":
             self.refuse(f"{rec.fqn}: {source} from a meta tensor (a value computed from other "
-                        f"uninitialized tensors)")
+                        f"uninitialized tensors)", rec)
             return True
         sizes = rec.shape if geo is None else geo.sizes
         v = value.detach().to("cpu").expand(sizes).clone()
@@ -229,7 +242,7 @@ class _Dispatch(TorchDispatchMode):
         if name == "aten.copy_.default":
             self.rec.copy(t, args[1], "Tensor.copy_")
             return
-        self.rec.refuse(f"{rec.fqn}: in-place {name} on it cannot be routed through sow")
+        self.rec.refuse(f"{rec.fqn}: in-place {name} on it cannot be routed through sow", rec)
 
 
 def _patch_targets() -> list[tuple[Any, str, Any]]:
@@ -291,23 +304,31 @@ class _Slot:
 
 
 @contextlib.contextmanager
-def stand_ins(slots: list[tuple[Any, str, str, str]], rec: Recorder) -> Iterator[list[_Slot]]:
-    """Replace each ``(module, "_parameters"|"_buffers", name, fqn)`` slot by a meta stand-in
-    (one per distinct tensor); on exit, record attribute assignments and restore the originals."""
+def stand_ins(slots: list[tuple[Any, ...]], rec: Recorder) -> Iterator[list[_Slot]]:
+    """Replace each ``(module, "_parameters"|"_buffers", name, fqn[, discarded])`` slot by a meta
+    stand-in (one per distinct tensor; a discarded slot gets one of its own, see the module doc);
+    on exit, record attribute assignments and restore the originals."""
     made: dict[int, Any] = {}
     done: list[_Slot] = []
+
+    def stand_in(orig: Any) -> Any:
+        meta = torch.empty(tuple(orig.shape), dtype=orig.dtype, device="meta")
+        return torch.nn.Parameter(meta, requires_grad=orig.requires_grad) \
+            if isinstance(orig, torch.nn.Parameter) else meta
+
     try:
-        for module, kind, name, fqn in slots:
+        for module, kind, name, fqn, *flag in slots:
             orig = getattr(module, kind)[name]
             if orig is None:
                 continue
-            si = made.get(id(orig))
-            if si is None:
-                meta = torch.empty(tuple(orig.shape), dtype=orig.dtype, device="meta")
-                si = torch.nn.Parameter(meta, requires_grad=orig.requires_grad) \
-                    if isinstance(orig, torch.nn.Parameter) else meta
-                made[id(orig)] = si
-                rec.register(si, fqn)
+            if flag and flag[0]:
+                si = stand_in(orig)
+                rec.register(si, fqn, discarded=True)
+            else:
+                si = made.get(id(orig))
+                if si is None:
+                    si = made[id(orig)] = stand_in(orig)
+                    rec.register(si, fqn)
             getattr(module, kind)[name] = si
             done.append(_Slot(module, kind, name, orig, si, fqn))
         yield done
@@ -320,6 +341,9 @@ def stand_ins(slots: list[tuple[Any, str, str, str]], rec: Recorder) -> Iterator
 
 
 def _assigned(rec: Recorder, s: _Slot, now: Any) -> None:
+    hit = rec.find(s.stand_in)
+    if hit is not None and hit[0].discarded:
+        return
     where = "buffer" if s.kind == "_buffers" else "parameter"
     if not isinstance(now, torch.Tensor):
         rec.unrouted.append(f"{s.fqn}: the init code replaced the {where} by {type(now).__name__}")
