@@ -112,8 +112,10 @@ def write(source: Any, out_dir: str | os.PathLike[str], *, seed: int, recipe: An
     """Write the initial checkpoint of ``source`` to ``out_dir`` in Hugging Face's layout.
 
     ``source``: a preset (:data:`PRESETS`), a ``config.json`` path or dict, a list of
-    ``(name, shape, dtype, spec)``, a torch ``nn.Module`` on meta or a transformers model class
-    (with ``config=``). Every tensor is keyed by its name: its values are a function of (seed,
+    ``(name, shape, dtype, spec)``, a torch ``nn.Module`` on meta, a transformers model class
+    with its config (``(LlamaForCausalLM, cfg)`` or ``config=cfg``) or a ``PretrainedConfig``
+    (torch sources: the specs the model's own init code gives, recorded on meta by
+    ``sow.torch.plan_module``; nothing is materialized). Every tensor is keyed by its name: its values are a function of (seed,
     name, index, spec, dtype) only, and the files are byte-identical for any ``threads``,
     ``rank``/``world_size`` and ``chunk_bytes``.
 

@@ -3,8 +3,10 @@
 * a preset name (:data:`sow.checkpoint.PRESETS`), a ``config.json`` path (or a folder holding
   one) or a config dict: a built-in architecture (:mod:`._arch`) under an embedded recipe;
 * a list of :class:`Tensor` or ``(name, shape, dtype, spec)`` tuples;
-* a torch ``nn.Module`` (built on meta) or a transformers model class with ``config=``: the
-  specs its own init code gives, recorded by ``sow.torch`` (needs torch; :mod:`._torch_source`).
+* a torch ``nn.Module`` (built on meta), a transformers model class with its config
+  (``(LlamaForCausalLM, cfg)`` or ``config=cfg``) or a ``PretrainedConfig``: the specs its own
+  init code gives, recorded on meta by ``sow.torch.plan_module`` (needs torch;
+  :mod:`._torch_source`).
 """
 
 from __future__ import annotations
@@ -57,20 +59,14 @@ def config_text(cfg: Mapping[str, Any], dtype: str) -> str:
     return json.dumps(out, indent=2, sort_keys=True) + "\n"
 
 
-def _is_torch_module(obj: Any) -> bool:
-    import sys
-
-    torch = sys.modules.get("torch")
-    return torch is not None and isinstance(obj, torch.nn.Module)
-
-
-def _is_model_class(obj: Any) -> bool:
-    return isinstance(obj, type) and hasattr(obj, "config_class") and hasattr(obj, "from_config") \
-        or isinstance(obj, type) and any(c.__name__ == "Module" for c in obj.__mro__)
-
-
 def resolve(source: Any, recipe: Any, config: Any = None) -> Resolved:
     """``source`` (module doc) -> :class:`Resolved`."""
+    from ._torch_source import from_torch, is_torch_source
+
+    if is_torch_source(source):
+        return from_torch(source, recipe, config)
+    if config is not None:
+        raise TypeError("config= goes with a model class source only")
     if isinstance(source, (str, os.PathLike)) and not (isinstance(source, str) and source in PRESETS):
         path = os.fspath(source)
         if not os.path.exists(path):
@@ -82,10 +78,6 @@ def resolve(source: Any, recipe: Any, config: Any = None) -> Resolved:
         return _from_config(preset(source), recipe)
     if isinstance(source, Mapping):
         return _from_config(dict(source), recipe)
-    if _is_torch_module(source) or _is_model_class(source):
-        from ._torch_source import from_torch
-
-        return from_torch(source, recipe, config)
     if type(source).__name__ == "Plan" and hasattr(source, "write_range"):
         raise TypeError("source: a sow.Plan does not say its items' shapes; pass the list of "
                         "(name, shape, dtype, spec) it was built from")
@@ -94,7 +86,8 @@ def resolve(source: Any, recipe: Any, config: Any = None) -> Resolved:
             raise TypeError("recipe must be a str (a label recorded in the files) for a list source")
         return Resolved(list(source), None, recipe)
     raise TypeError(f"source must be a preset name, a config.json path or dict, a list of "
-                    f"(name, shape, dtype, spec), or a torch nn.Module; got "
+                    f"(name, shape, dtype, spec), a torch nn.Module, a model class with its "
+                    f"config, or a transformers PretrainedConfig; got "
                     f"{type(source).__name__}")
 
 
