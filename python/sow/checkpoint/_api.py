@@ -115,9 +115,9 @@ def write(source: Any, out_dir: str | os.PathLike[str], *, seed: int, recipe: An
     ``(name, shape, dtype, spec)``, a torch ``nn.Module`` on meta, a transformers model class
     with its config (``(LlamaForCausalLM, cfg)`` or ``config=cfg``) or a ``PretrainedConfig``
     (torch sources: the specs the model's own init code gives, recorded on meta by
-    ``sow.torch.plan_module``; nothing is materialized). Every tensor is keyed by its name: its values are a function of (seed,
-    name, index, spec, dtype) only, and the files are byte-identical for any ``threads``,
-    ``rank``/``world_size`` and ``chunk_bytes``.
+    ``sow.torch.plan_module``; nothing is materialized). Every tensor is keyed by its name: its
+    values are a function of (seed, name, index, spec, dtype) only, and the files are
+    byte-identical for any ``threads``, ``rank``/``world_size`` and ``chunk_bytes``.
 
     ``recipe``: ``"hf"`` (transformers' ``_init_weights``, default), ``"torch"``, ``"gpt2"``, or
     any sow.torch recipe for a torch source. ``dtype``: of every tensor without its own

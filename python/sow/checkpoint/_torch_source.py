@@ -178,7 +178,8 @@ def from_torch(source: Any, recipe: Any, config: Any = None) -> Resolved:
             bad.append(f"{name} ({str(r.dtype).replace('torch.', '')}: safetensors checkpoints "
                        f"from sow hold floating tensors only)")
         elif r.spec is None or rows is None:
-            what = "a copied value" if r.spec is None else "deterministic writes other than zero rows"
+            what = "a copied value" if r.spec is None else \
+                "deterministic writes other than zero rows"
             bad.append(f"{name} ({what}; a checkpoint holds specs only)")
         else:
             out.append(Tensor(name, r.shape, None, r.spec, key=None if r.fqn == name else r.fqn,

@@ -28,7 +28,8 @@ from typing import Any
 
 from ._recipe import HF_INIT, MODULE_CODE, Recipe, Target
 
-__all__ = ["fill_", "init_module_", "plan_module", "ModulePlan", "TensorRecord", "patch_init", "Recipe", "Target", "MODULE_CODE", "HF_INIT", "RECIPES",
+__all__ = ["fill_", "init_module_", "plan_module", "ModulePlan", "TensorRecord", "patch_init",
+           "Recipe", "Target", "MODULE_CODE", "HF_INIT", "RECIPES",
            "InitReport", "TensorReport", "torchtitan_llama3", "gpt2"]
 
 _LAZY = {

@@ -36,8 +36,8 @@ from ._patch import Geometry, Record, Recorder, _contiguous_strides, apply_write
 from ._recipe import HF_INIT, MODULE_CODE, Action, Recipe, Target
 from ._recipes import RECIPES
 
-__all__ = ["init_module_", "plan_module", "ModulePlan", "TensorRecord", "InitReport", "TensorReport",
-           "collect", "execute_records"]
+__all__ = ["init_module_", "plan_module", "ModulePlan", "TensorRecord", "InitReport",
+           "TensorReport", "collect", "execute_records"]
 
 _WRAPPERS = ("_orig_mod", "_checkpoint_wrapped_module", "_fsdp_wrapped_module")
 
