@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <memory>
 #include <mutex>
 #include <stdexcept>
 #include <string>
@@ -293,20 +294,46 @@ std::string describe(const resolved& r, const std::string& name) {
 
 // --- checked items ---------------------------------------------------------------------------------
 
+// Bump storage for the small arrays of a checked plan (strides, offsets, boxes): a model's plan
+// has thousands of items of a few dimensions each, and one allocation per few thousand of them
+// instead of several per item is most of what makes validation cheap. Blocks never move, so spans
+// into them stay valid for the arena's life.
+template <class T>
+class arena {
+ public:
+  std::span<T> take(std::size_t n) {
+    if (n > cap_ - used_) {
+      cap_ = std::max<std::size_t>(n, 4096);
+      blocks_.push_back(std::make_unique<T[]>(cap_));
+      used_ = 0;
+    }
+    T* p = blocks_.back().get() + used_;
+    used_ += n;
+    return {p, n};
+  }
+
+ private:
+  std::vector<std::unique_ptr<T[]>> blocks_;
+  std::size_t used_ = 0, cap_ = 0;
+};
+
 // A box of an item: a shard in the usual sense (offsets into the global shape) at byte `mem` from
 // the item's data.
 struct box {
-  std::vector<std::int64_t> offsets, sizes;
+  std::span<const std::int64_t> offsets, sizes;
   std::int64_t mem = 0;
 };
 
+// An item after its checks. Its arrays point into the plan's own item or into the arenas of the
+// checked_plan that made it.
 struct checked_item {
   const plan_item* item = nullptr;
   resolved r;
-  std::vector<std::int64_t> strides, gshape;
-  std::vector<box> boxes;  // one for a box placement
+  std::span<const std::int64_t> strides, gshape;
+  std::span<const box> boxes;  // one for a box placement
   std::uint64_t elements = 0;
   std::uint64_t seed = 0;
+  bool reused = false;  // r is the previous item's resolution (same spec, global shape and dtype)
 
   fill_target target_of(const box& b) const {
     fill_target t;
@@ -319,10 +346,17 @@ struct checked_item {
     return t;
   }
   tensor_ref ref_of(const box& b) const {
-    tensor_ref t(static_cast<unsigned char*>(item->target.data) + b.mem, item->target.type, b.sizes, strides);
-    t.shard(gshape, b.offsets);
+    auto vec = [](std::span<const std::int64_t> s) { return std::vector<std::int64_t>(s.begin(), s.end()); };
+    tensor_ref t(static_cast<unsigned char*>(item->target.data) + b.mem, item->target.type, vec(b.sizes), vec(strides));
+    t.shard(vec(gshape), vec(b.offsets));
     return t;
   }
+};
+
+struct checked_plan {
+  arena<std::int64_t> ints;
+  arena<box> boxes;
+  std::vector<checked_item> items;
 };
 
 std::string label(const plan& p, std::size_t i) {
@@ -330,8 +364,8 @@ std::string label(const plan& p, std::size_t i) {
   return "items[" + std::to_string(i) + "]" + (n.empty() ? "" : " (" + n + ")");
 }
 
-std::vector<std::int64_t> c_strides(std::span<const std::int64_t> shape, dtype type) {
-  std::vector<std::int64_t> s(shape.size());
+std::span<const std::int64_t> c_strides(std::span<const std::int64_t> shape, dtype type, arena<std::int64_t>& a) {
+  const std::span<std::int64_t> s = a.take(shape.size());
   std::int64_t acc = static_cast<std::int64_t>(itemsize(type));
   for (std::size_t k = shape.size(); k-- > 0;) {
     s[k] = acc;
@@ -373,7 +407,46 @@ bool same_resolution(const plan_item& a, const checked_item& b, std::span<const 
          a.target.type == b.item->target.type && std::equal(gshape.begin(), gshape.end(), b.gshape.begin(), b.gshape.end());
 }
 
-checked_item check_item(const plan& p, std::size_t i, const checked_item* prev = nullptr) {
+// The boxes of an index-set placement: the cartesian product of each dimension's runs.
+std::span<const box> index_boxes(const plan_item& it, const checked_item& c, std::span<const std::int64_t> off,
+                                 checked_plan& cp) {
+  const plan_target& t = it.target;
+  const std::size_t nd = t.shape.size();
+  std::vector<std::vector<run>> dims(nd);
+  for (std::size_t d = 0; d < nd; ++d) {
+    if (!it.where.index[d].empty()) {
+      if (off[d] != 0) invalid("dimension " + std::to_string(d) + " has both an offset and an index set");
+      if (static_cast<std::int64_t>(it.where.index[d].size()) != t.shape[d])
+        invalid("index[" + std::to_string(d) + "] has " + std::to_string(it.where.index[d].size()) +
+                " entries for a local size " + std::to_string(t.shape[d]));
+      dims[d] = runs_of(it.where.index[d], c.gshape[d], d);
+    } else {
+      dims[d] = {{0, off[d], t.shape[d]}};
+    }
+  }
+  const bool whole = c.elements == 0 || std::all_of(dims.begin(), dims.end(), [](const auto& v) { return v.size() == 1; });
+  std::size_t count = 1;
+  if (!whole)
+    for (const auto& v : dims) count *= v.size();
+  const std::span<box> out = cp.boxes.take(count);
+  std::vector<std::size_t> pos(nd, 0);
+  for (box& bx : out) {
+    const std::span<std::int64_t> offsets = cp.ints.take(nd), sizes = cp.ints.take(nd);
+    for (std::size_t d = 0; d < nd; ++d) {
+      const run& r = dims[d].empty() ? run{0, 0, 0} : dims[d][pos[d]];
+      offsets[d] = r.global;
+      sizes[d] = r.n;
+      bx.mem += r.local * c.strides[d];
+    }
+    bx.offsets = offsets;
+    bx.sizes = sizes;
+    std::size_t d = nd;
+    while (d > 0 && ++pos[d - 1] >= dims[d - 1].size()) pos[--d] = 0;
+  }
+  return out;
+}
+
+checked_item check_item(const plan& p, std::size_t i, checked_plan& cp, const checked_item* prev = nullptr) {
   const plan_item& it = p.items()[i];
   checked_item c;
   c.item = &it;
@@ -390,89 +463,74 @@ checked_item check_item(const plan& p, std::size_t i, const checked_item* prev =
     if (!detail::get_cuda_backend().fill_batch)
       invalid("a CUDA item needs sow built with CUDA (sow::cuda), which is not linked");
   }
-  c.strides = t.strides.empty() ? c_strides(t.shape, t.type) : t.strides;
+  c.strides = t.strides.empty() ? c_strides(t.shape, t.type, cp.ints) : std::span<const std::int64_t>(t.strides);
   if (c.strides.size() != nd) invalid("strides must have one entry per dimension");
   c.gshape = it.where.global_shape.empty() ? t.shape : it.where.global_shape;
   if (c.gshape.size() != nd)
     invalid("global_shape has " + std::to_string(c.gshape.size()) + " dimensions, the target " + std::to_string(nd));
   detail::check_sizes(c.gshape, "global_shape");
-  std::vector<std::int64_t> off = it.where.offsets.empty() ? std::vector<std::int64_t>(nd, 0) : it.where.offsets;
+  std::span<const std::int64_t> off = it.where.offsets;
+  if (off.empty()) {
+    const std::span<std::int64_t> zeros = cp.ints.take(nd);
+    std::fill(zeros.begin(), zeros.end(), 0);
+    off = zeros;
+  }
   if (off.size() != nd) invalid("offsets must have one entry per dimension");
   if (!it.where.index.empty() && it.where.index.size() != nd)
     invalid("index must have one entry (possibly empty) per dimension");
   const std::string& init = it.spec.name;
   if (prev && same_resolution(it, *prev, c.gshape)) {
     c.r = prev->r;
+    c.reused = true;
   } else {
-  const bound_spec b = bind(it.spec);
-  // A zero-element tensor is a no-op, as in torch: its fans may be 0, so a scaled initializer's
-  // parameters are checked against a (1, 1, ...) stand-in (python/sow/init.py does the same).
-  const bool empty_global = std::find(c.gshape.begin(), c.gshape.end(), 0) != c.gshape.end();
-  if (empty_global && has_param(*b.info, "layout") && (nd >= 2 || std::string_view(b.info->name).starts_with("kaiming"))) {
-    const std::vector<std::int64_t> ones(std::max<std::size_t>(nd, 2), 1);
-    (void)resolve(b, ones, t.type);
-    c.r.d = dist::constant(0.0);
-  } else {
-    c.r = resolve(b, c.gshape, t.type);
-  }
+    const bound_spec b = bind(it.spec);
+    // A zero-element tensor is a no-op, as in torch: its fans may be 0, so a scaled initializer's
+    // parameters are checked against a (1, 1, ...) stand-in (python/sow/init.py does the same).
+    const bool empty_global = std::find(c.gshape.begin(), c.gshape.end(), 0) != c.gshape.end();
+    if (empty_global && has_param(*b.info, "layout") && (nd >= 2 || std::string_view(b.info->name).starts_with("kaiming"))) {
+      const std::vector<std::int64_t> ones(std::max<std::size_t>(nd, 2), 1);
+      (void)resolve(b, ones, t.type);
+      c.r.d = dist::constant(0.0);
+    } else {
+      c.r = resolve(b, c.gshape, t.type);
+    }
   }
   c.elements = 1;
   for (const auto n : t.shape) c.elements *= static_cast<std::uint64_t>(n);
-  // The local memory on its own: sizes, alignment, no overlap, address range.
-  if (t.where != plan_target::kind::buffer) {
-    fill_target local;
-    local.data = t.where == plan_target::kind::none ? stand_in : t.data;
-    local.type = t.type;
-    local.shape = t.shape;
-    local.strides = c.strides;
-    detail::make_layout(local);
-  }
-  // Boxes: the cartesian product of each dimension's runs.
-  std::vector<std::vector<run>> dims(nd);
-  for (std::size_t d = 0; d < nd; ++d) {
-    const bool listed = !it.where.index.empty() && !it.where.index[d].empty();
-    if (listed) {
-      if (off[d] != 0) invalid("dimension " + std::to_string(d) + " has both an offset and an index set");
-      if (static_cast<std::int64_t>(it.where.index[d].size()) != t.shape[d])
-        invalid("index[" + std::to_string(d) + "] has " + std::to_string(it.where.index[d].size()) +
-                " entries for a local size " + std::to_string(t.shape[d]));
-      dims[d] = runs_of(it.where.index[d], c.gshape[d], d);
-    } else {
-      dims[d] = {{0, off[d], t.shape[d]}};
-    }
-  }
-  const bool whole = c.elements == 0 || std::all_of(dims.begin(), dims.end(), [](const auto& v) { return v.size() == 1; });
-  std::vector<std::size_t> pos(nd, 0);
-  for (;;) {
-    box bx;
-    bx.offsets.resize(nd);
-    bx.sizes.resize(nd);
-    for (std::size_t d = 0; d < nd; ++d) {
-      const run& r = dims[d].empty() ? run{0, 0, 0} : dims[d][pos[d]];
-      bx.offsets[d] = r.global;
-      bx.sizes[d] = r.n;
-      bx.mem += r.local * c.strides[d];
-    }
-    c.boxes.push_back(std::move(bx));
-    std::size_t d = nd;
-    while (d > 0 && ++pos[d - 1] >= dims[d - 1].size()) pos[--d] = 0;
-    if (d == 0 || whole) break;
+  // The local memory on its own: alignment, no overlap, address range (make_layout's memory
+  // checks; the sizes and the strides' count were checked above).
+  if (t.where != plan_target::kind::buffer)
+    detail::check_memory(t.where == plan_target::kind::none ? stand_in : t.data,
+                         static_cast<std::int64_t>(itemsize(t.type)), t.shape, c.strides);
+  const bool listed = std::any_of(it.where.index.begin(), it.where.index.end(), [](const auto& v) { return !v.empty(); });
+  if (listed) {
+    c.boxes = index_boxes(it, c, off, cp);
+  } else {
+    const std::span<box> one = cp.boxes.take(1);
+    one[0] = {off, t.shape, 0};
+    c.boxes = one;
   }
   // Each box as its initializer checks a shard (bounds; eye's rank, dirac's groups, ...).
   // A meta item is checked as host memory at a stand-in address; a buffer item as memory too,
   // except for what only real memory has (make_layout's memory checks).
   const bool host = t.where != plan_target::kind::buffer;
+  // An unsharded item in memory is its one box at offsets 0 of a global shape equal to its own:
+  // make_layout would check nothing that the checks above have not (sizes, strides, memory).
+  const bool whole_in_memory = host && !listed && std::equal(c.gshape.begin(), c.gshape.end(), t.shape.begin(), t.shape.end()) &&
+                               std::all_of(off.begin(), off.end(), [](std::int64_t o) { return o == 0; });
   for (const box& bx : c.boxes) {
     fill_target ft = c.target_of(bx);
     if (t.where == plan_target::kind::none || t.where == plan_target::kind::buffer)
       ft.data = static_cast<unsigned char*>(stand_in) + bx.mem;
     switch (c.r.kind) {
-      case op::elementwise: (void)detail::make_layout(ft, host); break;
+      case op::elementwise:
+        if (!whole_in_memory) (void)detail::make_layout(ft, host);
+        break;
       case op::eye:
       case op::dirac:
       case op::sparse: {
-        tensor_ref tr(ft.data, ft.type, bx.sizes, c.strides);
-        tr.shard(c.gshape, bx.offsets);
+        tensor_ref tr = c.ref_of(bx);
+        tr.data = ft.data;
         if (!host) (void)detail::make_layout(ft, false);
         if (c.r.kind == op::eye) check_eye(tr);
         if (c.r.kind == op::dirac) check_dirac(tr, c.r.groups);
@@ -591,18 +649,18 @@ void check_no_overlap(const plan& p, const std::vector<checked_item>& items) {
   }
 }
 
-std::vector<checked_item> check_all(const plan& p) {
-  std::vector<checked_item> out;
-  out.reserve(p.size());
+checked_plan check_all(const plan& p) {
+  checked_plan cp;
+  cp.items.reserve(p.size());
   for (std::size_t i = 0; i < p.size(); ++i) {
     try {
-      out.push_back(check_item(p, i, out.empty() ? nullptr : &out.back()));
+      cp.items.push_back(check_item(p, i, cp, cp.items.empty() ? nullptr : &cp.items.back()));
     } catch (const std::invalid_argument& e) {
       invalid(label(p, i) + ": " + e.what());
     }
   }
-  check_no_overlap(p, out);
-  return out;
+  check_no_overlap(p, cp.items);
+  return cp;
 }
 
 // --- ones of eye/dirac, for buffer items ------------------------------------------------------------
@@ -661,11 +719,15 @@ std::size_t plan::add(plan_item item) {
 }
 
 std::vector<item_report> validate(const plan& p) {
-  const std::vector<checked_item> items = check_all(p);
+  const checked_plan cp = check_all(p);
   std::vector<item_report> out;
-  out.reserve(items.size());
-  for (const checked_item& c : items)
-    out.push_back({describe(c.r, c.item->spec.name), c.elements * itemsize(c.item->target.type)});
+  out.reserve(cp.items.size());
+  for (const checked_item& c : cp.items) {
+    // An item that reused the previous one's resolution reads as it does: formatting the doubles
+    // costs more than the rest of the item's validation.
+    std::string spec = c.reused ? out.back().spec : describe(c.r, c.item->spec.name);
+    out.push_back({std::move(spec), c.elements * itemsize(c.item->target.type)});
+  }
   return out;
 }
 
@@ -756,6 +818,7 @@ void write_device(const std::vector<checked_item>& items) {
 void write_host(const std::vector<checked_item>& items, int threads) {
   auto writes = [](const checked_item& c) { return c.item->target.where == plan_target::kind::host; };
   std::vector<fill_request> requests;
+  requests.reserve(items.size());
   for (const checked_item& c : items)
     if (c.r.kind == op::elementwise && writes(c))
       for (const box& bx : c.boxes) requests.push_back(request_of(c, bx));
@@ -785,7 +848,8 @@ void check_threads_arg(int threads) {
 
 void execute(const plan& p, int threads) {
   check_threads_arg(threads);
-  const std::vector<checked_item> items = check_all(p);
+  const checked_plan cp = check_all(p);
+  const std::vector<checked_item>& items = cp.items;
   for (std::size_t i = 0; i < items.size(); ++i)
     if (items[i].item->target.where == plan_target::kind::buffer)
       invalid(label(p, i) + ": a buffer item is written with write_range, not execute");
@@ -798,8 +862,9 @@ item_report run_item(const plan_item& item, std::uint64_t seed, int threads, boo
   check_threads_arg(threads);
   plan p(seed);
   p.add(item);
-  std::vector<checked_item> items;
-  items.push_back(check_item(p, 0));
+  checked_plan cp;
+  std::vector<checked_item>& items = cp.items;
+  items.push_back(check_item(p, 0, cp));
   const checked_item& c = items.front();
   if (write) {
     if (item.target.where == plan_target::kind::buffer) invalid("a buffer item is written with write_range");
@@ -811,9 +876,10 @@ item_report run_item(const plan_item& item, std::uint64_t seed, int threads, boo
 
 void write_range(const plan& p, std::size_t item, std::uint64_t begin, std::uint64_t end, void* out, int threads) {
   if (item >= p.size()) invalid("item " + std::to_string(item) + " is not in the plan (" + std::to_string(p.size()) + " items)");
+  checked_plan cp;
   checked_item c;
   try {
-    c = check_item(p, item);
+    c = check_item(p, item, cp);
   } catch (const std::invalid_argument& e) {
     invalid(label(p, item) + ": " + e.what());
   }

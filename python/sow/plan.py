@@ -24,6 +24,7 @@ written, as torch.nn.init is a no-op on meta), and *buffer* items
 
 from __future__ import annotations
 
+import sys
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -32,7 +33,7 @@ from typing import Any, Final
 import numpy as np
 
 from . import _core, _torch_rules
-from ._dtypes import parse_dtype
+from ._dtypes import numpy_dtype, parse_dtype
 from ._out import check_out
 from ._shard import parse_shard
 from ._validate import check_key, check_seed, check_shape, check_threads, is_int
@@ -92,28 +93,101 @@ def _param(value: Any, kind: str, where: str) -> Any:
         raise ValueError(f"{where} must be finite, got {value!r}") from None
 
 
+#: The dtype descriptors _core.Plan.add_arrays reads NumPy arrays of directly (by identity; an
+#: array of any other descriptor goes through check_out, which accepts or refuses it).
+_NATIVE_DESCRS: list[tuple[np.dtype, str]] | None = None
+
+
+def _native_descrs() -> list[tuple[np.dtype, str]]:
+    global _NATIVE_DESCRS
+    if _NATIVE_DESCRS is None:
+        _NATIVE_DESCRS = [(numpy_dtype(n), n) for n in ("float32", "float64", "float16", "bfloat16")]
+    return _NATIVE_DESCRS
+
+
+_TORCH_NAMES: dict[Any, str] = {}  # torch dtype -> sow dtype name, filled on first use
+
+
+def _plain_torch_cpu(out: Any, torch: Any) -> tuple[int, str, tuple[int, ...], tuple[int, ...]] | None:
+    """(addr, dtype, shape, byte strides) of a dense, writable CPU torch.Tensor/Parameter that
+    check_out accepts as it is, its memory checked as check_out checks it; None for any other
+    tensor (check_out then accepts or refuses it, with its message)."""
+    if not _TORCH_NAMES:
+        _TORCH_NAMES.update({torch.float32: "float32", torch.float64: "float64",
+                             torch.float16: "float16", torch.bfloat16: "bfloat16"})
+    name = _TORCH_NAMES.get(out.dtype)
+    if (name is None or out.layout is not torch.strided or out.device.type != "cpu" or out.is_nested
+            or out.is_conj() or out.is_neg() or out.is_inference()):
+        return None
+    item = out.element_size()
+    shape = tuple(out.shape)
+    strides = tuple(s * item for s in out.stride())
+    addr = out.data_ptr()
+    _core.check_layout(addr, item, shape, strides)
+    return addr, name, shape, strides
+
+
+def _spec_key(spec: Any) -> Any:
+    """A hashable stand-in for ``spec``'s exact value (parameter types included: 1, 1.0 and True
+    differ), or None when there is none to make cheaply (then the spec is parsed again)."""
+    t = type(spec)
+    if t is str:
+        return spec
+    if t is tuple or t is list:
+        if len(spec) != 2:
+            return None
+        name, params = spec
+    elif t is _spec_type():
+        name, params = spec.name, spec.params
+    else:
+        return None
+    if type(name) is not str or not (type(params) is dict or isinstance(params, Mapping)):
+        return None
+    return (name, tuple([(k, type(v), v) for k, v in params.items()]))
+
+
+_SPEC: Any = None
+
+
+def _spec_type() -> Any:
+    """sow.Spec (from _batch, which imports this module lazily: imported here on first use)."""
+    global _SPEC
+    if _SPEC is None:
+        from ._batch import Spec
+
+        _SPEC = Spec
+    return _SPEC
+
+
 class Plan:
     """Many tensors, one seed, one call. See the module docstring."""
 
     def __init__(self, seed: int) -> None:
         self._seed = check_seed(seed)
         self._core = _core.Plan(self._seed)
-        self._names: list[str] = []
         self._outs: list[Any] = []  # the outputs, kept alive (and returned) in order
-        self._writes: list[bool] = []
+        self._bump: list[Any] = []  # the torch tensors execute writes (their version is bumped)
+        self._specs: dict[Any, tuple[str, int]] = {}  # _spec_key -> (initializer, _core spec id)
 
     @property
     def seed(self) -> int:
         return self._seed
 
     def __len__(self) -> int:
-        return len(self._names)
+        return len(self._outs)
 
-    def _item_args(self, i: int, name: Any, spec: Any, key: Any) -> tuple[str, str, dict[str, Any], int]:
+    def _spec(self, i: int, spec: Any) -> tuple[str, int]:
+        """(initializer name, _core spec id) of ``spec``, its types checked once per distinct
+        value (TypeError/ValueError naming items[i])."""
+        key = _spec_key(spec)
+        if key is not None:
+            try:
+                hit = self._specs.get(key)
+            except TypeError:  # an unhashable parameter value
+                key = hit = None
+            if hit is not None:
+                return hit
         label = f"items[{i}]"
-        if name is not None and not isinstance(name, str):
-            raise TypeError(f"{label}: name must be a str, got {name!r}")
-        nm = name if name is not None else (key if isinstance(key, str) else "")
         init, params = _spec_parts(spec, label)
         table = INITIALIZERS.get(init)
         if table is None:
@@ -129,11 +203,53 @@ class Plan:
             if v is None and k in ("fan_in", "fan_out"):
                 continue
             clean[k] = _param(v, kinds[k], f"{label}: {k}")
+        out = (init, self._core.spec(init, clean))
+        if key is not None:
+            self._specs[key] = out
+        return out
+
+    @staticmethod
+    def _name(i: int, name: Any, key: Any) -> str:
+        if name is not None and not isinstance(name, str):
+            raise TypeError(f"items[{i}]: name must be a str, got {name!r}")
+        return name if name is not None else (key if isinstance(key, str) else "")
+
+    @staticmethod
+    def _key(i: int, key: Any) -> int:
         try:
-            k = check_key(key)
+            return check_key(key)
         except (TypeError, ValueError) as e:
-            raise type(e)(f"{label}: {e}") from None
-        return nm, init, clean, k
+            raise type(e)(f"items[{i}]: {e}") from None
+
+    def _describe(self, i: int, out: Any, bump: list[Any], init: str,
+                  stream: Any = None) -> tuple[str, int, str, tuple[int, ...], tuple[int, ...], int, int]:
+        """(where, addr, dtype, shape, strides, device, stream) of any output but the NumPy arrays
+        that _core reads itself; torch tensors to be written go to ``bump``."""
+        try:
+            torch = sys.modules.get("torch")
+            if stream is None and torch is not None and type(out) in (torch.Tensor, torch.nn.Parameter):
+                plain = _plain_torch_cpu(out, torch)
+                if plain is not None:
+                    bump.append(out)
+                    return ("host",) + plain + (-1, 0)
+            buf = check_out(out, stream)
+            is_torch = _torch_rules.is_torch_tensor(out)
+            if is_torch and not buf.meta:
+                _torch_rules.check_writable(out)
+        except (TypeError, ValueError) as e:
+            raise type(e)(f"items[{i}]: {e}") from None
+        where = "none" if buf.meta else "host" if buf.device is None else "device"
+        if where == "device":
+            self._device_prep(i, buf.device, init)
+        if is_torch and not buf.meta:
+            bump.append(out)
+        return (where, 0 if buf.meta else buf.addr, buf.dtype, buf.shape, buf.strides,
+                -1 if buf.device is None else buf.device, buf.stream)
+
+    @staticmethod
+    def _warn_empty(init: str, shapes: Any) -> None:
+        if init.startswith("kaiming") and any(0 in s for s in shapes):
+            warnings.warn("Initializing zero-element tensors is a no-op", UserWarning, stacklevel=3)
 
     def add(self, out: Any, spec: Any, *, key: Any = 0, name: str | None = None,
             global_shape: Any = None, shard: Any = None,
@@ -145,45 +261,84 @@ class Plan:
         shard, e.g. torch's ``_StridedShard`` rows. ``name`` (default: ``key`` when it is a str)
         is used in messages. ``stream`` orders a CUDA item (default: its library's current
         stream)."""
-        i = len(self._names)
-        nm, init, params, k = self._item_args(i, name, spec, key)
-        try:
-            buf = check_out(out, stream)
-            if _torch_rules.is_torch_tensor(out) and not buf.meta:
-                _torch_rules.check_writable(out)
-        except (TypeError, ValueError) as e:
-            raise type(e)(f"items[{i}]: {e}") from None
-        gshape, offsets = self._placement(i, buf.shape, global_shape, shard, index)
-        idx = self._index(i, index, len(buf.shape))
+        i = len(self._outs)
+        if global_shape is None and shard is None and index is None and stream is None:
+            self._name(i, name, key)
+            init, sid = self._spec(i, spec)
+            if init.startswith("kaiming"):
+                self._warn_empty(init, [getattr(out, "shape", ())])
+            self._add_arrays([out], init, sid, [key], [name])
+            return i
+        nm = self._name(i, name, key)
+        init, sid = self._spec(i, spec)
+        k = self._key(i, key)
+        bump: list[Any] = []
+        where, addr, dt, shape, strides, device, strm = self._describe(i, out, bump, init, stream)
+        gshape, offsets = self._placement(i, shape, global_shape, shard, index)
+        idx = self._index(i, index, len(shape))
         if init.startswith("kaiming") and 0 in gshape:
             warnings.warn("Initializing zero-element tensors is a no-op", UserWarning, stacklevel=2)
-        where = "none" if buf.meta else "host" if buf.device is None else "device"
-        if where == "device":
-            self._device_prep(i, buf.device, init)
-        self._core.add(nm, where, 0 if buf.meta else buf.addr, buf.dtype, buf.shape, buf.strides,
-                       0, gshape, offsets, idx, init, params, k,
-                       -1 if buf.device is None else buf.device, buf.stream)
-        self._names.append(nm)
+        self._core.add(nm, where, addr, dt, shape, strides, 0, gshape, offsets, idx, sid, k, device, strm)
         self._outs.append(out)
-        self._writes.append(not buf.meta)
+        self._bump += bump
         return i
+
+    def add_many(self, outs: Sequence[Any], spec: Any, *, keys: Sequence[Any],
+                 names: Sequence[str | None] | None = None) -> range:
+        """Add every output of ``outs``, all filled with ``spec``, ``outs[j]`` with key ``keys[j]``
+        and name ``names[j]`` (default: the key when it is a str); returns the items' indices.
+
+        The same as ``add(outs[j], spec, key=keys[j], name=names[j])`` for every ``j``, bit for
+        bit, but the loop runs in C++: NumPy arrays are read there directly, and ``spec`` is parsed
+        once. All or nothing: an output, key or name that ``add`` would refuse raises its error
+        naming the item (``items[len(plan) + j]``) and adds none of them. Unsharded items only
+        (use ``add`` for ``global_shape``/``shard``/``index``)."""
+        if isinstance(outs, (str, bytes)) or not isinstance(outs, (Sequence, np.ndarray)):
+            raise TypeError(f"outs must be a sequence of outputs, got {type(outs).__name__}")
+        if isinstance(keys, (str, bytes)) or not isinstance(keys, (Sequence, np.ndarray, range)):
+            raise TypeError(f"keys must be a sequence with one key per output, got {type(keys).__name__}")
+        outs, keys = list(outs), list(keys)
+        if len(keys) != len(outs):
+            raise ValueError(f"keys has {len(keys)} entries for {len(outs)} outputs")
+        if names is not None:
+            if isinstance(names, (str, bytes)) or not isinstance(names, Sequence):
+                raise TypeError(f"names must be None or a sequence with one name per output, got "
+                                f"{type(names).__name__}")
+            names = list(names)
+            if len(names) != len(outs):
+                raise ValueError(f"names has {len(names)} entries for {len(outs)} outputs")
+        first = len(self._outs)
+        if not outs:
+            return range(first, first)
+        init, sid = self._spec(first, spec)
+        if init.startswith("kaiming"):
+            self._warn_empty(init, [getattr(o, "shape", ()) for o in outs])
+        self._add_arrays(outs, init, sid, keys, names)
+        return range(first, first + len(outs))
+
+    def _add_arrays(self, outs: list[Any], init: str, sid: int, keys: list[Any],
+                    names: list[Any] | None) -> None:
+        bump: list[Any] = []
+        self._core.add_arrays(outs, sid, keys, names, _native_descrs(),
+                              lambda i, out: self._describe(i, out, bump, init), self._key)
+        self._outs += outs
+        self._bump += bump
 
     def add_buffer(self, shape: Any, dtype: Any, spec: Any, *, key: Any = 0, name: str | None = None,
                    offset: int = 0, global_shape: Any = None, shard: Any = None) -> int:
         """Add an item without memory whose C-contiguous bytes start at byte ``offset`` of an
         output (e.g. a file); :meth:`write_range` produces them. Elementwise, eye and dirac specs."""
-        i = len(self._names)
-        nm, init, params, k = self._item_args(i, name, spec, key)
+        i = len(self._outs)
+        nm = self._name(i, name, key)
+        init, sid = self._spec(i, spec)
+        k = self._key(i, key)
         sizes = check_shape(shape, f"items[{i}] shape")
         dt = parse_dtype(dtype)
         if not is_int(offset) or offset < 0:
             raise TypeError(f"items[{i}]: offset must be an int >= 0, got {offset!r}")
         gshape, offsets = self._placement(i, sizes, global_shape, shard, None)
-        self._core.add(nm, "buffer", 0, dt, sizes, (), int(offset), gshape, offsets, [], init,
-                       params, k)
-        self._names.append(nm)
+        self._core.add(nm, "buffer", 0, dt, sizes, (), int(offset), gshape, offsets, [], sid, k)
         self._outs.append(None)
-        self._writes.append(False)
         return i
 
     @staticmethod
@@ -236,15 +391,14 @@ class Plan:
 
     def validate(self) -> list[ItemReport]:
         """Every check of every item (ValueError ``items[i] (name): ...``); writes nothing."""
-        return [ItemReport(n, s, b) for n, (s, b) in zip(self._names, self._core.validate())]
+        return [ItemReport(n, s, b) for n, (s, b) in zip(self._core.names(), self._core.validate())]
 
     def execute(self, threads: int | None = None) -> list[Any]:
         """Validate, then write every host item and enqueue every CUDA item on its stream;
         returns the outputs in order (meta items are returned unwritten, buffer items as None)."""
         self._core.execute(check_threads(threads))
-        for out, writes in zip(self._outs, self._writes):
-            if writes:
-                _torch_rules.bump_version(out)
+        for out in self._bump:
+            _torch_rules.bump_version(out)
         return list(self._outs)
 
     def write_range(self, item: int, begin: int, end: int, out: Any,
