@@ -122,10 +122,20 @@ void fill_many(std::span<const fill_request> requests, int threads) {
   std::vector<job> jobs;
   jobs.reserve(requests.size());
   std::uint64_t total_bytes = 0;
+  // A run of requests with one distribution (bit for bit), dtype and domain, as a plan of many
+  // tensors of one spec makes, is prepared and range-checked once: that costs more than a small
+  // tensor's layout.
+  auto same_dist = [](const fill_request& a, const fill_request& b) {
+    return a.d.kind == b.d.kind && a.target.type == b.target.type && a.domain == b.domain &&
+           std::memcmp(&a.d.p0, &b.d.p0, sizeof(double)) == 0 && std::memcmp(&a.d.p1, &b.d.p1, sizeof(double)) == 0 &&
+           std::memcmp(&a.d.p2, &b.d.p2, sizeof(double)) == 0 && std::memcmp(&a.d.p3, &b.d.p3, sizeof(double)) == 0;
+  };
+  prepared_dist last{};
   for (std::size_t i = 0; i < requests.size(); ++i) {
     const fill_request& r = requests[i];
     try {
-      job j{&r, detail::prepare_for(r.d, r.target.type, r.domain), make_layout(r.target)};
+      if (i == 0 || !same_dist(r, requests[i - 1])) last = detail::prepare_for(r.d, r.target.type, r.domain);
+      job j{&r, last, make_layout(r.target)};
       total_bytes += j.L.total() * itemsize(r.target.type);
       if (j.L.total() != 0) jobs.push_back(std::move(j));
     } catch (const std::invalid_argument& e) {
