@@ -2,11 +2,14 @@
 
     python bench/bench_plan.py [--models small,1.5b-f32,7b-bf16] [--repeats 3]
 
-For each parameter list: samples/s of one ``sow.Plan.execute`` over every tensor, of
-``sow.init_batch`` and of a Python loop of single in-place calls, against the samples/s of a single
-8192 x 8192 fill of the same distribution and dtype, and against the store bandwidth of the same
-bytes (``ndarray.fill``). Memory is allocated and touched once before timing (the fill phase, not
-page faults). Medians over ``--repeats`` runs, all in one process.
+For each parameter list, the samples/s of: building a ``sow.Plan`` of every tensor (``Plan.add``
+per tensor, or ``Plan.add_many`` per distinct spec), ``Plan.execute`` of a built plan, the two end
+to end (build + execute), ``sow.init_batch``, and a Python loop of single in-place calls; each
+against the samples/s of a single 8192 x 8192 fill of the same distribution and dtype, and against
+the store bandwidth of the same bytes (``ndarray.fill``). A build row's samples/s is the tensors'
+elements over the build time (how fast the build would be as a share of the fill). Memory is
+allocated and touched once before timing (the fill phase, not page faults). Medians over
+``--repeats`` runs, all in one process.
 """
 
 from __future__ import annotations
@@ -67,11 +70,26 @@ def bench(model, repeats):
     n = sum(a.size for a in arrays)
     nbytes = sum(a.nbytes for a in arrays)
 
-    def run_plan():
+    def build_add():
         plan = sow.Plan(seed=0)
         for a, (name, _, spec) in zip(arrays, params):
             plan.add(a, spec, key=name)
-        plan.execute()
+        return plan
+
+    groups = {}  # one add_many per distinct spec, in first-seen order
+    for a, (name, _, spec) in zip(arrays, params):
+        groups.setdefault(repr(spec), (spec, [], []))
+        groups[repr(spec)][1].append(a)
+        groups[repr(spec)][2].append(name)
+
+    def build_add_many():
+        plan = sow.Plan(seed=0)
+        for spec, outs, keys in groups.values():
+            plan.add_many(outs, spec, keys=keys)
+        return plan
+
+    built = build_add_many()
+    kept = []  # built plans are freed after the timing, not inside it
 
     def run_batch():
         sow.init_batch([(a, spec, name) for a, (name, _, spec) in zip(arrays, params)], seed=0)
@@ -93,16 +111,22 @@ def bench(model, repeats):
     t_big = median_time(lambda: sow.normal_(big, 0.0, 0.02, seed=0), repeats)
     del big
     rows = {}
-    for label, fn in [("plan", run_plan), ("init_batch", run_batch), ("loop of single calls", run_loop),
+    for label, fn in [("plan: build, add x each", lambda: kept.append(build_add())),
+                      ("plan: build, add_many", lambda: kept.append(build_add_many())),
+                      ("plan: execute", built.execute),
+                      ("plan: add_many + execute", lambda: kept.append((p := build_add_many(), p.execute()))),
+                      ("plan: add x each + execute", lambda: kept.append((p := build_add(), p.execute()))),
+                      ("init_batch", run_batch), ("loop of single calls", run_loop),
                       ("store (ndarray.fill)", run_store)]:
         rows[label] = median_time(fn, repeats)
+        kept.clear()
     print(f"\n{model}: {len(params)} tensors, {n / 1e9:.3f} G elements, {nbytes / 1e9:.2f} GB {dtype}")
     ref = 8192 * 8192 / t_big
     print(f"  single 8192x8192 normal fill: {t_big * 1e3:8.1f} ms  {ref / 1e9:6.2f} G samples/s")
     for label, t in rows.items():
         rate = n / t
-        print(f"  {label:24s} {t * 1e3:8.1f} ms  {rate / 1e9:6.2f} G samples/s  "
-              f"{rate / ref * 100:5.1f} % of the single fill  {nbytes / t / 1e9:6.1f} GB/s")
+        print(f"  {label:28s} {t * 1e3:8.1f} ms  {rate / 1e9:6.2f} G samples/s  "
+              f"{rate / ref * 100:6.1f} % of the single fill  {nbytes / t / 1e9:6.1f} GB/s")
 
 
 def main():
