@@ -278,7 +278,8 @@ class Plan:
         idx = self._index(i, index, len(shape))
         if init.startswith("kaiming") and 0 in gshape:
             warnings.warn("Initializing zero-element tensors is a no-op", UserWarning, stacklevel=2)
-        self._core.add(nm, where, addr, dt, shape, strides, 0, gshape, offsets, idx, sid, k, device, strm)
+        self._core.add_item(nm, where, addr, dt, shape, strides, 0, gshape, offsets, idx, sid, k, device,
+                            strm)
         self._outs.append(out)
         self._bump += bump
         return i
@@ -337,7 +338,7 @@ class Plan:
         if not is_int(offset) or offset < 0:
             raise TypeError(f"items[{i}]: offset must be an int >= 0, got {offset!r}")
         gshape, offsets = self._placement(i, sizes, global_shape, shard, None)
-        self._core.add(nm, "buffer", 0, dt, sizes, (), int(offset), gshape, offsets, [], sid, k)
+        self._core.add_item(nm, "buffer", 0, dt, sizes, (), int(offset), gshape, offsets, [], sid, k)
         self._outs.append(None)
         return i
 

@@ -50,11 +50,12 @@ class py_plan {
     return specs_.size() - 1;
   }
 
-  std::size_t add(const std::string& name, const std::string& where, std::uintptr_t addr, const std::string& dtype,
-                  const std::vector<std::int64_t>& shape, const std::vector<std::int64_t>& strides, std::uint64_t offset,
-                  const std::vector<std::int64_t>& global_shape, const std::vector<std::int64_t>& offsets,
-                  const std::vector<std::vector<std::int64_t>>& index, std::size_t spec, std::uint64_t key, int device,
-                  std::uintptr_t stream) {
+  // An item with spec `spec` (an index of spec()).
+  std::size_t add_item(const std::string& name, const std::string& where, std::uintptr_t addr, const std::string& dtype,
+                       const std::vector<std::int64_t>& shape, const std::vector<std::int64_t>& strides,
+                       std::uint64_t offset, const std::vector<std::int64_t>& global_shape,
+                       const std::vector<std::int64_t>& offsets, const std::vector<std::vector<std::int64_t>>& index,
+                       std::size_t spec, std::uint64_t key, int device, std::uintptr_t stream) {
     sow::plan_item it;
     it.name = name;
     it.target = sow::bindings::make_plan_target(where, addr, dtype, shape, strides, offset, device, stream);
@@ -64,6 +65,16 @@ class py_plan {
     it.spec = specs_.at(spec);
     it.key = key;
     return p_.add(std::move(it));
+  }
+
+  // The same with the spec given by name and parameters.
+  std::size_t add(const std::string& name, const std::string& where, std::uintptr_t addr, const std::string& dtype,
+                  const std::vector<std::int64_t>& shape, const std::vector<std::int64_t>& strides, std::uint64_t offset,
+                  const std::vector<std::int64_t>& global_shape, const std::vector<std::int64_t>& offsets,
+                  const std::vector<std::vector<std::int64_t>>& index, const std::string& spec_name,
+                  const py::dict& params, std::uint64_t key, int device, std::uintptr_t stream) {
+    return add_item(name, where, addr, dtype, shape, strides, offset, global_shape, offsets, index,
+                    this->spec(spec_name, params), key, device, stream);
   }
 
   // Items for outs[j] (plan index size() + j), all with spec `spec`, keys[j] and names[j] (None:
@@ -210,6 +221,10 @@ void sow_register_plan(py::module_& m) {
       .def(py::init<std::uint64_t>(), py::arg("seed"))
       .def("spec", &py_plan::spec, py::arg("name"), py::arg("params"))
       .def("add", &py_plan::add, py::arg("name"), py::arg("where"), py::arg("addr"), py::arg("dtype"),
+           py::arg("shape"), py::arg("strides"), py::arg("offset"), py::arg("global_shape"), py::arg("offsets"),
+           py::arg("index"), py::arg("spec"), py::arg("params"), py::arg("key"), py::arg("device") = -1,
+           py::arg("stream") = 0)
+      .def("add_item", &py_plan::add_item, py::arg("name"), py::arg("where"), py::arg("addr"), py::arg("dtype"),
            py::arg("shape"), py::arg("strides"), py::arg("offset"), py::arg("global_shape"), py::arg("offsets"),
            py::arg("index"), py::arg("spec"), py::arg("key"), py::arg("device") = -1, py::arg("stream") = 0)
       .def("add_arrays", &py_plan::add_arrays, py::arg("outs"), py::arg("spec"), py::arg("keys"), py::arg("names"),
