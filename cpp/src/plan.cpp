@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "sow/detail/layout.hpp"
+#include "init/sparse_pending.hpp"
 #include "plan_backend.hpp"
 #include "sow/detail/cuda_plan_backend.hpp"
 #include "sow/orthogonal.hpp"
@@ -813,17 +814,33 @@ void write_device(const std::vector<checked_item>& items) {
   }
 }
 
-// Host items, all validated: every elementwise box in one parallel pass, then the others, each
-// with its own parallelism (their allocations come before their own writes).
+// Host items, all validated. Everything that can be allocated up front is, before the first write:
+// the sparse items' thresholds and one staging buffer for all their zeros (a failed allocation
+// leaves every output untouched). Then every elementwise box and the values under every sparse
+// box in one parallel pass, then eye/dirac, the sparse zeros, and orthogonal/delta_orthogonal,
+// each with its own parallelism (their scratch is allocated before their own writes).
 void write_host(const std::vector<checked_item>& items, int threads) {
   auto writes = [](const checked_item& c) { return c.item->target.where == plan_target::kind::host; };
-  std::vector<fill_request> requests;
-  requests.reserve(items.size());
+  std::vector<detail::sparse_pending> sparse;
   for (const checked_item& c : items)
-    if (c.r.kind == op::elementwise && writes(c))
+    if (c.r.kind == op::sparse && writes(c))
+      for (const box& bx : c.boxes) sparse.emplace_back(c.ref_of(bx), c.seed, c.item->key.value, c.r.sparsity, c.r.std);
+  const bool zeros = std::any_of(sparse.begin(), sparse.end(), [](const auto& s) { return s.has_zeros(); });
+  std::vector<std::uint32_t> stage(zeros ? detail::sparse_stage_words : 0);
+  std::vector<fill_request> requests;
+  requests.reserve(items.size() + sparse.size());
+  std::size_t next_sparse = 0;
+  for (const checked_item& c : items) {
+    if (!writes(c)) continue;
+    if (c.r.kind == op::elementwise)
       for (const box& bx : c.boxes) requests.push_back(request_of(c, bx));
+    if (c.r.kind == op::sparse)
+      for (const box& bx : c.boxes)
+        requests.push_back({c.target_of(bx), sparse[next_sparse++].values(), c.seed, c.item->key.value, 0});
+  }
   fill_many(requests, threads);
   const detail::orthogonal_backend ob = detail::get_orthogonal_backend();
+  next_sparse = 0;
   for (const checked_item& c : items) {
     if (c.r.kind == op::elementwise || !writes(c)) continue;
     const std::uint64_t key = c.item->key.value;
@@ -831,7 +848,7 @@ void write_host(const std::vector<checked_item>& items, int threads) {
       switch (c.r.kind) {
         case op::eye: eye_(c.ref_of(bx)); break;
         case op::dirac: dirac_(c.ref_of(bx), c.r.groups); break;
-        case op::sparse: sparse_(c.ref_of(bx), rng{c.seed, key, threads}, c.r.sparsity, c.r.std); break;
+        case op::sparse: sparse[next_sparse++].write_zeros(stage); break;
         case op::orthogonal: ob.orthogonal(c.target_of(bx), c.r.gain, c.seed, key, c.r.blocks, threads); break;
         case op::delta_orthogonal: ob.delta_orthogonal(c.target_of(bx), c.r.gain, c.seed, key, threads); break;
         case op::elementwise: break;

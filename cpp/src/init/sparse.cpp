@@ -24,6 +24,7 @@
 #include "sow/detail/layout.hpp"
 #include "sow/init.hpp"
 #include "sow/stream.hpp"
+#include "sparse_pending.hpp"
 #include "target.hpp"
 #include "value_checks.hpp"
 
@@ -34,7 +35,7 @@ using namespace init_impl;  // the value checks, run and the target checks
 namespace {
 
 constexpr std::uint32_t mask_domain = static_cast<std::uint32_t>(domain::sparse_mask);
-constexpr std::uint64_t word_stage = std::uint64_t{1} << 16;   // words per read: 256 KiB, stays in L2
+constexpr std::uint64_t word_stage = detail::sparse_stage_words;  // words per read: 256 KiB, stays in L2
 constexpr std::uint64_t pair_budget = std::uint64_t{1} << 22;  // window pairs held at once: 32 MiB
 constexpr std::uint64_t max_block = 256;                       // columns per window pass
 
@@ -46,7 +47,13 @@ class word_reader {
  public:
   word_reader(std::uint64_t seed, std::uint64_t key, std::uint64_t cols, std::uint64_t max_w)
       : s_{seed, key, mask_domain}, cols_(cols), words_(cpu::active_words()),
-        buf_(static_cast<std::size_t>(std::max(word_stage, max_w))) {}
+        own_(static_cast<std::size_t>(std::max(word_stage, max_w))), buf_(own_.data()) {}
+  // Through the caller's `stage` of at least max(word_stage, max_w) words: allocates nothing.
+  word_reader(std::uint64_t seed, std::uint64_t key, std::uint64_t cols, std::span<std::uint32_t> stage)
+      : s_{seed, key, mask_domain}, cols_(cols), words_(cpu::active_words()), buf_(stage.data()) {}
+  // Moves keep buf_ valid (a moved vector keeps its storage); a copy would not.
+  word_reader(word_reader&&) = default;
+  word_reader(const word_reader&) = delete;
   // Whole rows in one run when the words between two blocks are few. Measured per row (2^18 rows,
   // AVX-512): a run costs ~8 ns + 0.35 ns per word; one call per row ~12 ns + 2.7 ns per word
   // below 128 words (too short for the SIMD body, scalar Philox) and ~1.45 ns per word above.
@@ -56,18 +63,19 @@ class word_reader {
   // n <= rows_per_read(w), w <= max_w: at most max(word_stage, max_w) words.
   const std::uint32_t* read(std::uint64_t ra, std::uint64_t n, std::uint64_t cb, std::uint64_t w) {
     if (flat(w)) {
-      words_(s_, ra * cols_ + cb, static_cast<std::size_t>((n - 1) * cols_ + w), buf_.data());
+      words_(s_, ra * cols_ + cb, static_cast<std::size_t>((n - 1) * cols_ + w), buf_);
     } else {
-      for (std::uint64_t i = 0; i < n; ++i) words_(s_, (ra + i) * cols_ + cb, static_cast<std::size_t>(w), &buf_[i * w]);
+      for (std::uint64_t i = 0; i < n; ++i) words_(s_, (ra + i) * cols_ + cb, static_cast<std::size_t>(w), buf_ + i * w);
     }
-    return buf_.data();
+    return buf_;
   }
 
  private:
   stream_id s_;
   std::uint64_t cols_;
   cpu::words_fn words_;
-  std::vector<std::uint32_t> buf_;
+  std::vector<std::uint32_t> own_;
+  std::uint32_t* buf_;
 };
 
 struct sparse_matrix {
@@ -265,19 +273,19 @@ sparse_shard check_sparse_shard(const tensor_ref& out, double sparsity, std::uin
 }
 
 // Everything the zero writes need, allocated before anything is written: the thresholds of the
-// shard's columns and the staging buffer of its words.
+// shard's columns and (unless a caller's buffer is used, `stage`) the staging buffer of its words.
 struct sparse_zeros {
   std::vector<std::uint64_t> thr;
   std::optional<word_reader> rd;
-  std::uint64_t block = 0;  // columns per read
+  std::uint64_t block = 0;  // columns per read, <= word_stage
 };
 
-sparse_zeros prepare_zeros(const sparse_shard& s, const detail::sparse_selection& sel) {
+sparse_zeros prepare_zeros(const sparse_shard& s, const detail::sparse_selection& sel, bool stage = true) {
   sparse_zeros z;
   if (s.m.k == 0 || s.nr == 0 || s.nc == 0) return z;
   z.thr = thresholds_of(s.m, s.c0, s.nc, sel);
   z.block = std::min(s.nc, word_stage);
-  z.rd.emplace(s.m.seed, s.m.key, s.m.cols, z.block);
+  if (stage) z.rd.emplace(s.m.seed, s.m.key, s.m.cols, z.block);
   return z;
 }
 
@@ -373,5 +381,40 @@ void sparse_(const tensor_ref& out, const rng& r, double sparsity, double std) {
   run(out, d, r.seed.value, r.key.value, r.threads);
   write_zeros(out, s, z);
 }
+
+namespace detail {
+
+struct sparse_pending::state {
+  tensor_ref out;
+  dist d;
+  sparse_shard s;
+  sparse_zeros z;
+};
+
+sparse_pending::sparse_pending(const tensor_ref& out, std::uint64_t seed, std::uint64_t key, double sparsity,
+                               double std) {
+  const dist d = checked_sparse(out, sparsity, std);
+  const sparse_shard s = check_sparse_shard(out, sparsity, seed, key);
+  // all checks passed
+  s_ = std::make_unique<state>(state{out, d, s, prepare_zeros(s, {}, false)});
+}
+
+sparse_pending::sparse_pending(sparse_pending&&) noexcept = default;
+sparse_pending& sparse_pending::operator=(sparse_pending&&) noexcept = default;
+sparse_pending::~sparse_pending() = default;
+
+const dist& sparse_pending::values() const { return s_->d; }
+
+bool sparse_pending::has_zeros() const { return !s_->z.thr.empty(); }
+
+void sparse_pending::write_zeros(std::span<std::uint32_t> stage) {
+  if (!has_zeros()) return;
+  if (stage.size() < word_stage) invalid("sparse: the staging buffer holds fewer than 2**16 words");
+  sparse_zeros& z = s_->z;
+  z.rd.emplace(s_->s.m.seed, s_->s.m.key, s_->s.m.cols, stage);
+  sow::write_zeros(s_->out, s_->s, z);
+}
+
+}  // namespace detail
 
 }  // namespace sow
