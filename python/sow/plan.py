@@ -5,6 +5,7 @@
     plan = sow.Plan(seed=0)
     for name, p in model.named_parameters():
         plan.add(p, spec_for(name), key=name)
+    plan.add_many(norms, "ones", keys=norm_names)   # many outputs, one spec, the loop in C++
     plan.validate()        # every check of every item, nothing written
     plan.execute()         # one parallel pass over all elementwise items, then the others
 

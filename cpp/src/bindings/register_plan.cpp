@@ -81,11 +81,11 @@ class py_plan {
   // the key when it is a str, else ""). A NumPy array whose dtype descriptor is one of `dtypes`
   // ((descr, sow dtype name) pairs) and that is writable is read here, its memory checked as
   // check_out checks it; any other output goes to Python's `describe(i, out)`, which returns
-  // (where, addr, dtype name, shape, strides, device, stream) or raises naming the item. All or nothing: the plan
-  // is unchanged if any output, key or name is refused.
+  // (where, addr, dtype name, shape, strides, device, stream) or raises naming the item. All or
+  // nothing: the plan is unchanged if any output, key or name is refused.
   void add_arrays(const py::sequence& outs, std::size_t spec, const py::sequence& keys, const py::object& names,
                   const py::sequence& dtypes, const py::handle& describe, const py::handle& key_of) {
-    const sow::init_spec& s = specs_.at(spec);
+    const sow::init_spec s = specs_.at(spec);  // a copy: the Python callbacks below may add specs
     const std::size_t n = outs.size(), base = p_.size();
     const bool named = !names.is_none();
     std::vector<std::pair<PyObject*, sow::dtype>> known;
