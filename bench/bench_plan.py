@@ -9,7 +9,10 @@ against the samples/s of a single 8192 x 8192 fill of the same distribution and 
 the store bandwidth of the same bytes (``ndarray.fill``). A build row's samples/s is the tensors'
 elements over the build time (how fast the build would be as a share of the fill). Memory is
 allocated and touched once before timing (the fill phase, not page faults). Medians over
-``--repeats`` runs, all in one process.
+``--repeats`` runs, all in one process. The single fill is timed again right before every timed
+run of every row, and a row's "% of the single fill" is the median of its runs' ratios to those
+neighbouring fills: on a shared machine whose speed drifts between rows, a ratio of neighbours
+holds still where one reference measured at the start would not.
 """
 
 from __future__ import annotations
@@ -55,13 +58,23 @@ MODELS = {
 }
 
 
-def median_time(fn, repeats):
-    times = []
+def timed(fn):
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
+def median_time(fn, repeats, ref=None):
+    """Median seconds of fn over repeats runs; with ref (the reference fill), also the median of
+    the per-run ratios t(ref) / t(fn), ref timed right before each run of fn."""
+    times, ratios = [], []
     for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+        t_ref = timed(ref) if ref is not None else None
+        t = timed(fn)
+        times.append(t)
+        if ref is not None:
+            ratios.append(t_ref / t)
+    return statistics.median(times), (statistics.median(ratios) if ratios else None)
 
 
 def bench(model, repeats):
@@ -108,8 +121,11 @@ def bench(model, repeats):
             a.fill(0)
 
     big = np.zeros((8192, 8192), NP[dtype])
-    t_big = median_time(lambda: sow.normal_(big, 0.0, 0.02, seed=0), repeats)
-    del big
+
+    def run_big():
+        sow.normal_(big, 0.0, 0.02, seed=0)
+
+    t_big, _ = median_time(run_big, repeats)
     rows = {}
     for label, fn in [("plan: build, add x each", lambda: kept.append(build_add())),
                       ("plan: build, add_many", lambda: kept.append(build_add_many())),
@@ -118,15 +134,17 @@ def bench(model, repeats):
                       ("plan: add x each + execute", lambda: kept.append((p := build_add(), p.execute()))),
                       ("init_batch", run_batch), ("loop of single calls", run_loop),
                       ("store (ndarray.fill)", run_store)]:
-        rows[label] = median_time(fn, repeats)
+        rows[label] = median_time(fn, repeats, run_big)
         kept.clear()
+    del big
     print(f"\n{model}: {len(params)} tensors, {n / 1e9:.3f} G elements, {nbytes / 1e9:.2f} GB {dtype}")
     ref = 8192 * 8192 / t_big
     print(f"  single 8192x8192 normal fill: {t_big * 1e3:8.1f} ms  {ref / 1e9:6.2f} G samples/s")
-    for label, t in rows.items():
-        rate = n / t
-        print(f"  {label:28s} {t * 1e3:8.1f} ms  {rate / 1e9:6.2f} G samples/s  "
-              f"{rate / ref * 100:6.1f} % of the single fill  {nbytes / t / 1e9:6.1f} GB/s")
+    for label, (t, ratio) in rows.items():
+        # samples/s of the row over samples/s of its neighbouring single fills
+        share = ratio * n / (8192 * 8192)
+        print(f"  {label:28s} {t * 1e3:8.1f} ms  {n / t / 1e9:6.2f} G samples/s  "
+              f"{share * 100:6.1f} % of the single fill  {nbytes / t / 1e9:6.1f} GB/s")
 
 
 def main():
