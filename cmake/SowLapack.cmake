@@ -65,16 +65,17 @@ if(_sow_lapack_lib)
   set(SOW_HAVE_LAPACK ON)
   list(GET _sow_lapack_lib 0 _sow_first)
   get_filename_component(SOW_LAPACK_LIBDIR "${_sow_first}" DIRECTORY)
-  # The archive (libsow_orthogonal.a) and sow::orthogonal, which links it whole: orthogonal.cpp
-  # registers the plan backend (plan_backend.hpp) from a static initializer, which a plain static
-  # link drops when a consumer calls nothing of orthogonal.cpp itself, only sow::execute on a plan
-  # with orthogonal items (tests/cpp/plan_orthogonal_consumer.cpp).
-  add_library(sow_orthogonal_archive STATIC cpp/src/orthogonal.cpp)
-  set_target_properties(sow_orthogonal_archive PROPERTIES OUTPUT_NAME sow_orthogonal EXPORT_NAME orthogonal_archive)
-  target_include_directories(sow_orthogonal_archive PRIVATE cpp/src)
+  # The archive sow_orthogonal (libsow_orthogonal.a) and sow::orthogonal (sow_orthogonal_whole),
+  # which links it whole: orthogonal.cpp registers the plan backend (plan_backend.hpp) from a
+  # static initializer, which a plain static link drops when a consumer calls nothing of
+  # orthogonal.cpp itself, only sow::execute on a plan with orthogonal items
+  # (tests/cpp/plan_orthogonal_consumer.cpp).
+  add_library(sow_orthogonal STATIC cpp/src/orthogonal.cpp)
+  set_target_properties(sow_orthogonal PROPERTIES EXPORT_NAME orthogonal_archive)
+  target_include_directories(sow_orthogonal PRIVATE cpp/src)
   # Installed, the LAPACK is sow::lapack, which sowConfig.cmake defines from the path recorded here
   # (sow_LAPACK_LIBRARIES), so that a consumer can point it elsewhere if the library moved.
-  target_link_libraries(sow_orthogonal_archive PUBLIC sow_core "$<BUILD_INTERFACE:${_sow_lapack_lib}>"
+  target_link_libraries(sow_orthogonal PUBLIC sow_core "$<BUILD_INTERFACE:${_sow_lapack_lib}>"
                         "$<INSTALL_INTERFACE:sow::lapack>")
   set(SOW_LAPACK_LINK "${_sow_lapack_lib}")
   if(_sow_lapack_openblas)
@@ -82,14 +83,15 @@ if(_sow_lapack_lib)
   else()
     set(_sow_ob 0)
   endif()
-  target_compile_definitions(sow_orthogonal_archive PRIVATE SOW_LAPACK_PREFIX=${_sow_lapack_prefix} SOW_LAPACK_OPENBLAS=${_sow_ob})
-  target_compile_options(sow_orthogonal_archive PRIVATE ${SOW_FP_FLAGS} ${SOW_WARNINGS})
-  add_library(sow_orthogonal INTERFACE)
+  target_compile_definitions(sow_orthogonal PRIVATE SOW_LAPACK_PREFIX=${_sow_lapack_prefix} SOW_LAPACK_OPENBLAS=${_sow_ob})
+  target_compile_options(sow_orthogonal PRIVATE ${SOW_FP_FLAGS} ${SOW_WARNINGS})
+  add_library(sow_orthogonal_whole INTERFACE)
+  set_target_properties(sow_orthogonal_whole PROPERTIES EXPORT_NAME orthogonal)
   # (install(EXPORT) does not rename a target inside $<LINK_LIBRARY>: the installed name is spelled out.)
-  target_link_libraries(sow_orthogonal INTERFACE
-                        "$<BUILD_INTERFACE:$<LINK_LIBRARY:WHOLE_ARCHIVE,sow_orthogonal_archive>>"
+  target_link_libraries(sow_orthogonal_whole INTERFACE
+                        "$<BUILD_INTERFACE:$<LINK_LIBRARY:WHOLE_ARCHIVE,sow_orthogonal>>"
                         "$<INSTALL_INTERFACE:$<LINK_LIBRARY:WHOLE_ARCHIVE,sow::orthogonal_archive>>")
-  add_library(sow::orthogonal ALIAS sow_orthogonal)
+  add_library(sow::orthogonal ALIAS sow_orthogonal_whole)
 else()
   message(WARNING "sow: no LAPACK found (pip install scipy-openblas32, or set SOW_LAPACK_LIBRARIES); "
                   "building without orthogonal initialization")

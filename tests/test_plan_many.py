@@ -208,3 +208,19 @@ def test_torch_tensors_in_add_many():
         sow.Plan(seed=0).add_many([torch.empty(3), inf], "ones", keys=[0, 1])
     with pytest.raises(TypeError, match=r"items\[0\]: out must have dtype"):
         sow.Plan(seed=0).add_many([torch.empty(3, dtype=torch.int32)], "ones", keys=[0])
+
+
+def test_zero_dimensional_outputs():
+    """0-d outputs (no strides, no offsets to hold) in a plan of their own and among others."""
+    outs = [np.zeros((), np.float32), np.zeros(3, np.float32), np.zeros((), np.float64)]
+    plan = sow.Plan(seed=9)
+    plan.add_many(outs, "normal", keys=["a", "b", "c"])
+    plan.execute()
+    for o, k in zip(outs, "abc"):
+        assert o.tobytes() == sow.normal(o.shape, seed=9, key=k, dtype=o.dtype.name).tobytes()
+    alone = np.zeros((), np.float32)
+    sow.Plan(seed=9).add(alone, "ones")
+    p = sow.Plan(seed=9)
+    p.add(alone, "ones")
+    p.execute()
+    assert alone == 1.0

@@ -303,6 +303,7 @@ template <class T>
 class arena {
  public:
   std::span<T> take(std::size_t n) {
+    if (n == 0) return {};
     if (n > cap_ - used_) {
       cap_ = std::max<std::size_t>(n, 4096);
       blocks_.push_back(std::make_unique<T[]>(cap_));
