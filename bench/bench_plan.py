@@ -127,11 +127,16 @@ def bench(model, repeats):
 
     t_big, _ = median_time(run_big, repeats)
     rows = {}
+    def then_execute(build):
+        plan = build()
+        plan.execute()
+        kept.append(plan)
+
     for label, fn in [("plan: build, add x each", lambda: kept.append(build_add())),
                       ("plan: build, add_many", lambda: kept.append(build_add_many())),
                       ("plan: execute", built.execute),
-                      ("plan: add_many + execute", lambda: kept.append((p := build_add_many(), p.execute()))),
-                      ("plan: add x each + execute", lambda: kept.append((p := build_add(), p.execute()))),
+                      ("plan: add_many + execute", lambda: then_execute(build_add_many)),
+                      ("plan: add x each + execute", lambda: then_execute(build_add)),
                       ("init_batch", run_batch), ("loop of single calls", run_loop),
                       ("store (ndarray.fill)", run_store)]:
         rows[label] = median_time(fn, repeats, run_big)

@@ -16,7 +16,8 @@ from sow import _core
 SEED = 2024
 
 pytestmark = [needs_cmake,
-              pytest.mark.skipif(not _core.has_lapack, reason="sow built without a LAPACK: no sow::orthogonal")]
+              pytest.mark.skipif(not _core.has_lapack,
+                                 reason="sow built without a LAPACK: no sow::orthogonal")]
 
 
 def _fnv(a: np.ndarray) -> str:
@@ -28,7 +29,8 @@ def _fnv(a: np.ndarray) -> str:
 
 def test_plan_reaches_orthogonal_through_a_static_link(sow_test_programs):
     exe = sow_test_programs / "plan_orthogonal_consumer"
-    assert exe.is_file(), "tests/cpp/CMakeLists.txt did not find sow::orthogonal in the installed package"
+    assert exe.is_file(), \
+        "tests/cpp/CMakeLists.txt did not find sow::orthogonal in the installed package"
     lines = _run([str(exe), str(SEED)]).stdout.splitlines()
     got = dict(line.split(" ", 1) for line in lines)
     assert "error" not in got, got.get("error")

@@ -10,7 +10,8 @@ import pytest
 
 import sow
 
-NP = {"float32": np.float32, "float64": np.float64, "float16": np.float16, "bfloat16": ml_dtypes.bfloat16}
+NP = {"float32": np.float32, "float64": np.float64, "float16": np.float16,
+      "bfloat16": ml_dtypes.bfloat16}
 
 
 def _outs(dtype, n=6):
@@ -27,7 +28,8 @@ def _filled(plan, outs):
 
 
 @pytest.mark.parametrize("dtype", list(NP))
-@pytest.mark.parametrize("spec", [("normal", {"std": 0.02}), "ones", ("kaiming_uniform", {"a": 5 ** 0.5}),
+@pytest.mark.parametrize("spec", [("normal", {"std": 0.02}), "ones",
+                                  ("kaiming_uniform", {"a": 5 ** 0.5}),
                                   ("trunc_normal", {"std": 2.0, "a": -1.0, "b": 3.0})])
 def test_add_many_equals_add_one_by_one(dtype, spec):
     keys = ["w", 3, "layers.0.b", 2 ** 64 - 1, "x", np.uint64(7)]
@@ -43,9 +45,10 @@ def test_add_many_equals_add_one_by_one(dtype, spec):
     assert len(many) == len(one) == len(b)
     assert many.validate() == one.validate()
     assert _filled(many, b) == _filled(one, a)
-    single = [getattr(sow, spec if isinstance(spec, str) else spec[0])(o.shape, dtype=dtype,
-                                                                       **({} if isinstance(spec, str) else spec[1]),
-                                                                       **({} if isinstance(spec, str) else {"seed": 11, "key": k}))
+    name, params = (spec, {}) if isinstance(spec, str) else spec
+    stream = {} if isinstance(spec, str) else {"seed": 11}
+    single = [getattr(sow, name)(o.shape, dtype=dtype, **params, **stream,
+                                 **({"key": k} if stream else {}))
               for o, k in zip(b, keys)]
     for got, want in zip(b, single):
         assert got.tobytes() == np.ascontiguousarray(want).tobytes()
@@ -55,7 +58,8 @@ def test_add_many_appends_after_earlier_items_and_names_them():
     plan = sow.Plan(seed=0)
     plan.add(np.empty(4, np.float32), "zeros", name="z")
     assert plan.add_many([np.empty(3, np.float32)] * 0, "ones", keys=[]) == range(1, 1)
-    r = plan.add_many([np.empty(2, np.float32), np.empty(5, np.float64)], ("normal", {"std": 2.0}), keys=["a", 9])
+    r = plan.add_many([np.empty(2, np.float32), np.empty(5, np.float64)], ("normal", {"std": 2.0}),
+                      keys=["a", 9])
     assert r == range(1, 3)
     reports = plan.validate()
     assert [x.name for x in reports] == ["z", "a", ""]
@@ -100,7 +104,8 @@ def test_a_bad_output_anywhere_adds_nothing_and_is_named(bad, exc, match, positi
 
 
 @pytest.mark.parametrize("keys,names,exc,match", [
-    ([0, -1, 2], None, ValueError, r"items\[1\]: key must be a str or an int in \[0, 2\*\*64\), got -1"),
+    ([0, -1, 2], None, ValueError,
+     r"items\[1\]: key must be a str or an int in \[0, 2\*\*64\), got -1"),
     ([0, 1, 2 ** 64], None, ValueError, r"items\[2\]: key must be"),
     ([0, 1.5, 2], None, TypeError, r"items\[1\]: key must be a str or an int"),
     ([0, True, 2], None, TypeError, r"items\[1\]: key must be a str or an int"),
@@ -197,11 +202,10 @@ def test_torch_tensors_in_add_many():
     for o, k in zip(outs[:4], "wbht"):
         want = sow.uniform(tuple(o.shape), -1.0, 1.0, seed=4, key=k,
                            dtype=str(o.dtype).replace("torch.", ""))
-        assert o.detach().contiguous().view(torch.int16 if o.element_size() == 2 else
-                                            torch.int32 if o.element_size() == 4 else torch.int64).numpy().tobytes() \
-            == np.ascontiguousarray(want).tobytes()
+        bits = {2: torch.int16, 4: torch.int32, 8: torch.int64}[o.element_size()]
+        got = o.detach().contiguous().view(bits).numpy().tobytes()
+        assert got == np.ascontiguousarray(want).tobytes()
     assert [o._version for o in outs[:4]] == [v + 1 for v in versions]
-    inf = None
     with torch.inference_mode():
         inf = torch.empty(3)
     with pytest.raises(ValueError, match=r"items\[1\]: out is an inference tensor"):

@@ -11,7 +11,8 @@ import textwrap
 
 import pytest
 
-pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="uses /proc and RLIMIT_AS")
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"),
+                                reason="uses /proc and RLIMIT_AS")
 
 _CHILD = """
 import resource
@@ -34,7 +35,8 @@ plan = sow.Plan(seed=0)
 plan.add(w, ("normal", {"std": 0.02}), key="w")
 plan.add(small, ("sparse", {"sparsity": 0.5}), key="s")
 # 256 columns of 2^20 rows: ~18 MiB of window pairs for the thresholds
-plan.add(big, ("sparse", {"sparsity": 0.5}), key="b", global_shape=(1 << 20, 256), shard=[slice(3, 11)])
+plan.add(big, ("sparse", {"sparsity": 0.5}), key="b", global_shape=(1 << 20, 256),
+         shard=[slice(3, 11)])
 plan.validate()
 sow.normal((4, 4), seed=0)  # the pool and the kernels warmed up before the limit
 resource.setrlimit(resource.RLIMIT_AS, (vm_bytes() + (4 << 20), resource.RLIM_INFINITY))
@@ -54,7 +56,7 @@ print("equal" if all(o.tobytes() == x.tobytes() for o, x in zip(outs, want)) els
 
 
 def test_sparse_allocation_failure_leaves_every_output_untouched():
-    r = subprocess.run([sys.executable, "-c", textwrap.dedent(_CHILD)], capture_output=True, text=True,
-                       timeout=300)
+    r = subprocess.run([sys.executable, "-c", textwrap.dedent(_CHILD)], capture_output=True,
+                       text=True, timeout=300)
     assert r.returncode == 0, f"child exited with {r.returncode}\n{r.stdout}\n{r.stderr[-3000:]}"
     assert r.stdout.split() == ["MemoryError", "unchanged", "equal"]

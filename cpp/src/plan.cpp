@@ -426,7 +426,8 @@ std::span<const box> index_boxes(const plan_item& it, const checked_item& c, std
       dims[d] = {{0, off[d], t.shape[d]}};
     }
   }
-  const bool whole = c.elements == 0 || std::all_of(dims.begin(), dims.end(), [](const auto& v) { return v.size() == 1; });
+  const bool whole =
+      c.elements == 0 || std::all_of(dims.begin(), dims.end(), [](const auto& v) { return v.size() == 1; });
   std::size_t count = 1;
   if (!whole)
     for (const auto& v : dims) count *= v.size();
@@ -504,7 +505,8 @@ checked_item check_item(const plan& p, std::size_t i, checked_plan& cp, const ch
   if (t.where != plan_target::kind::buffer)
     detail::check_memory(t.where == plan_target::kind::none ? stand_in : t.data,
                          static_cast<std::int64_t>(itemsize(t.type)), t.shape, c.strides);
-  const bool listed = std::any_of(it.where.index.begin(), it.where.index.end(), [](const auto& v) { return !v.empty(); });
+  const bool listed =
+      std::any_of(it.where.index.begin(), it.where.index.end(), [](const auto& v) { return !v.empty(); });
   if (listed) {
     c.boxes = index_boxes(it, c, off, cp);
   } else {
@@ -518,7 +520,8 @@ checked_item check_item(const plan& p, std::size_t i, checked_plan& cp, const ch
   const bool host = t.where != plan_target::kind::buffer;
   // An unsharded item in memory is its one box at offsets 0 of a global shape equal to its own:
   // make_layout would check nothing that the checks above have not (sizes, strides, memory).
-  const bool whole_in_memory = host && !listed && std::equal(c.gshape.begin(), c.gshape.end(), t.shape.begin(), t.shape.end()) &&
+  const bool whole_in_memory = host && !listed &&
+                               std::equal(c.gshape.begin(), c.gshape.end(), t.shape.begin(), t.shape.end()) &&
                                std::all_of(off.begin(), off.end(), [](std::int64_t o) { return o == 0; });
   for (const box& bx : c.boxes) {
     fill_target ft = c.target_of(bx);

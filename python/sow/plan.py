@@ -102,14 +102,16 @@ _NATIVE_DESCRS: list[tuple[np.dtype, str]] | None = None
 def _native_descrs() -> list[tuple[np.dtype, str]]:
     global _NATIVE_DESCRS
     if _NATIVE_DESCRS is None:
-        _NATIVE_DESCRS = [(numpy_dtype(n), n) for n in ("float32", "float64", "float16", "bfloat16")]
+        names = ("float32", "float64", "float16", "bfloat16")
+        _NATIVE_DESCRS = [(numpy_dtype(n), n) for n in names]
     return _NATIVE_DESCRS
 
 
 _TORCH_NAMES: dict[Any, str] = {}  # torch dtype -> sow dtype name, filled on first use
 
 
-def _plain_torch_cpu(out: Any, torch: Any) -> tuple[int, str, tuple[int, ...], tuple[int, ...]] | None:
+def _plain_torch_cpu(out: Any,
+                     torch: Any) -> tuple[int, str, tuple[int, ...], tuple[int, ...]] | None:
     """(addr, dtype, shape, byte strides) of a dense, writable CPU torch.Tensor/Parameter that
     check_out accepts as it is, its memory checked as check_out checks it; None for any other
     tensor (check_out then accepts or refuses it, with its message)."""
@@ -223,12 +225,13 @@ class Plan:
             raise type(e)(f"items[{i}]: {e}") from None
 
     def _describe(self, i: int, out: Any, bump: list[Any], init: str,
-                  stream: Any = None) -> tuple[str, int, str, tuple[int, ...], tuple[int, ...], int, int]:
+                  stream: Any = None) -> tuple[Any, ...]:
         """(where, addr, dtype, shape, strides, device, stream) of any output but the NumPy arrays
         that _core reads itself; torch tensors to be written go to ``bump``."""
         try:
             torch = sys.modules.get("torch")
-            if stream is None and torch is not None and type(out) in (torch.Tensor, torch.nn.Parameter):
+            plain_types = () if torch is None else (torch.Tensor, torch.nn.Parameter)
+            if stream is None and type(out) in plain_types:
                 plain = _plain_torch_cpu(out, torch)
                 if plain is not None:
                     bump.append(out)
@@ -279,8 +282,8 @@ class Plan:
         idx = self._index(i, index, len(shape))
         if init.startswith("kaiming") and 0 in gshape:
             warnings.warn("Initializing zero-element tensors is a no-op", UserWarning, stacklevel=2)
-        self._core.add_item(nm, where, addr, dt, shape, strides, 0, gshape, offsets, idx, sid, k, device,
-                            strm)
+        self._core.add_item(nm, where, addr, dt, shape, strides, 0, gshape, offsets, idx, sid, k,
+                            device, strm)
         self._outs.append(out)
         self._bump += bump
         return i
@@ -298,7 +301,8 @@ class Plan:
         if isinstance(outs, (str, bytes)) or not isinstance(outs, (Sequence, np.ndarray)):
             raise TypeError(f"outs must be a sequence of outputs, got {type(outs).__name__}")
         if isinstance(keys, (str, bytes)) or not isinstance(keys, (Sequence, np.ndarray, range)):
-            raise TypeError(f"keys must be a sequence with one key per output, got {type(keys).__name__}")
+            raise TypeError(f"keys must be a sequence with one key per output, got "
+                            f"{type(keys).__name__}")
         outs, keys = list(outs), list(keys)
         if len(keys) != len(outs):
             raise ValueError(f"keys has {len(keys)} entries for {len(outs)} outputs")
@@ -339,7 +343,8 @@ class Plan:
         if not is_int(offset) or offset < 0:
             raise TypeError(f"items[{i}]: offset must be an int >= 0, got {offset!r}")
         gshape, offsets = self._placement(i, sizes, global_shape, shard, None)
-        self._core.add_item(nm, "buffer", 0, dt, sizes, (), int(offset), gshape, offsets, [], sid, k)
+        self._core.add_item(nm, "buffer", 0, dt, sizes, (), int(offset), gshape, offsets, [], sid,
+                            k)
         self._outs.append(None)
         return i
 

@@ -29,7 +29,8 @@ std::uint64_t key_value(std::size_t i, const py::handle& key, const py::handle& 
   PyObject* k = key.ptr();
   if (PyUnicode_CheckExact(k)) {
     Py_ssize_t n = 0;
-    if (const char* s = PyUnicode_AsUTF8AndSize(k, &n)) return sow::key_hash(std::string_view(s, static_cast<std::size_t>(n)));
+    if (const char* s = PyUnicode_AsUTF8AndSize(k, &n))
+      return sow::key_hash(std::string_view(s, static_cast<std::size_t>(n)));
     PyErr_Clear();
   } else if (PyLong_CheckExact(k)) {
     const unsigned long long v = PyLong_AsUnsignedLongLong(k);

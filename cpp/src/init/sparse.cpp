@@ -65,7 +65,8 @@ class word_reader {
     if (flat(w)) {
       words_(s_, ra * cols_ + cb, static_cast<std::size_t>((n - 1) * cols_ + w), buf_);
     } else {
-      for (std::uint64_t i = 0; i < n; ++i) words_(s_, (ra + i) * cols_ + cb, static_cast<std::size_t>(w), buf_ + i * w);
+      for (std::uint64_t i = 0; i < n; ++i)
+        words_(s_, (ra + i) * cols_ + cb, static_cast<std::size_t>(w), buf_ + i * w);
     }
     return buf_;
   }
