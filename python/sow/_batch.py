@@ -9,7 +9,7 @@ launch. Every item gets exactly the values of the corresponding in-place call
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any, Final
 
 import numpy as np
@@ -17,54 +17,14 @@ import numpy as np
 from . import _core, _device
 from ._dtypes import numpy_dtype, parse_dtype
 from ._out import check_out
+from ._spec import Spec, as_spec
 from ._validate import check_seed, check_shape
 
-__all__ = ["Spec", "init_batch"]
+__all__ = ["Spec", "init_batch"]  # Spec lives in _spec
 
 #: Initializers whose values are elementwise (one distribution per tensor): batched on a GPU.
 #: From sow::init_names() (sow/plan.hpp) through _core.init_table().
 ELEMENTWISE: Final = tuple(d["name"] for d in _core.init_table() if d["elementwise"])
-
-
-class Spec:
-    """An initializer and its parameters: ``Spec("kaiming_uniform", a=5 ** 0.5)``.
-
-    ``name`` is any in-place initializer of :mod:`sow` without the trailing underscore
-    (``"xavier_uniform"``, ``"zeros"``, ``"eye"``, ...); ``params`` are its keyword arguments
-    other than ``out``, ``seed`` and ``key``. A tuple ``(name, {params})`` or a bare name works
-    wherever a Spec does.
-    """
-
-    __slots__ = ("name", "params")
-
-    def __init__(self, name: str, /, **params: Any) -> None:
-        if not isinstance(name, str):
-            raise TypeError(f"Spec name must be a str, got {name!r}")
-        self.name = name
-        self.params = dict(params)
-
-    def __repr__(self) -> str:
-        args = "".join(f", {k}={v!r}" for k, v in self.params.items())
-        return f"sow.Spec({self.name!r}{args})"
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Spec) and (self.name, self.params) == (other.name, other.params)
-
-    __hash__ = None  # type: ignore[assignment]
-
-
-def _as_spec(spec: Any, i: int) -> Spec:
-    if isinstance(spec, Spec):
-        return spec
-    if isinstance(spec, str):
-        return Spec(spec)
-    if isinstance(spec, (tuple, list)) and len(spec) == 2 and isinstance(spec[0], str) \
-            and isinstance(spec[1], Mapping):
-        return Spec(spec[0], **dict(spec[1]))
-    raise TypeError(
-        f"items[{i}]: the spec must be a sow.Spec, a name, or a pair (name, {{params}}), "
-        f"got {spec!r}"
-    )
 
 
 #: Keyword arguments of the single calls that are not spec parameters of a plan item.
@@ -108,7 +68,7 @@ def init_batch(
         if not isinstance(item, (tuple, list)) or len(item) != 3:
             raise TypeError(f"items[{i}] must be a triple (array, spec, key), got {item!r}")
         arr, spec_in, key = item
-        spec = _as_spec(spec_in, i)
+        spec = as_spec(spec_in, f"items[{i}]")
         if isinstance(arr, (int, np.integer, tuple, list)) and not isinstance(arr, bool):
             shape = check_shape(arr, f"items[{i}] shape")
             arr = np.empty(shape, dtype=numpy_dtype(dt)) if dev is None else _device.cuda_empty(shape, dt, dev)

@@ -315,7 +315,7 @@ def _from_dlpack(out: Any, stream: Any) -> OutBuffer:
         # DLPack's stream numbering: 1 is the legacy default stream (our handle 0).
         kwargs["stream"] = 1 if not s else s
     elif stream is not None:
-        raise ValueError(f"stream= applies to CUDA outputs; out is in host memory")
+        raise ValueError("stream= applies to CUDA outputs; out is in host memory")
     capsule = _export(out, kwargs)
     ctypes, Legacy, Versioned = _dl_structs()
     get_name = ctypes.pythonapi.PyCapsule_GetName

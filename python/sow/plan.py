@@ -37,6 +37,7 @@ from . import _core, _torch_rules
 from ._dtypes import numpy_dtype, parse_dtype
 from ._out import check_out
 from ._shard import parse_shard
+from ._spec import Spec, spec_parts
 from ._validate import check_key, check_seed, check_shape, check_threads, is_int
 
 __all__ = ["Plan", "ItemReport", "INITIALIZERS"]
@@ -54,23 +55,6 @@ class ItemReport:
     name: str
     spec: str
     bytes: int
-
-
-def _spec_parts(spec: Any, where: str) -> tuple[str, dict[str, Any]]:
-    if isinstance(spec, str):
-        return spec, {}
-    from ._batch import Spec
-
-    if isinstance(spec, Spec):
-        return spec.name, dict(spec.params)
-    if isinstance(spec, str):
-        return spec, {}
-    if isinstance(spec, (tuple, list)) and len(spec) == 2 and isinstance(spec[0], str) \
-            and isinstance(spec[1], Mapping):
-        return spec[0], dict(spec[1])
-    raise TypeError(
-        f"{where}: the spec must be a sow.Spec, a name, or a pair (name, {{params}}), got {spec!r}"
-    )
 
 
 def _param(value: Any, kind: str, where: str) -> Any:
@@ -140,26 +124,13 @@ def _spec_key(spec: Any) -> Any:
         if len(spec) != 2:
             return None
         name, params = spec
-    elif t is _spec_type():
+    elif t is Spec:
         name, params = spec.name, spec.params
     else:
         return None
     if type(name) is not str or not (type(params) is dict or isinstance(params, Mapping)):
         return None
     return (name, tuple([(k, type(v), v) for k, v in params.items()]))
-
-
-_SPEC: Any = None
-
-
-def _spec_type() -> Any:
-    """sow.Spec (from _batch, which imports this module lazily: imported here on first use)."""
-    global _SPEC
-    if _SPEC is None:
-        from ._batch import Spec
-
-        _SPEC = Spec
-    return _SPEC
 
 
 class Plan:
@@ -191,7 +162,7 @@ class Plan:
             if hit is not None:
                 return hit
         label = f"items[{i}]"
-        init, params = _spec_parts(spec, label)
+        init, params = spec_parts(spec, label)
         table = INITIALIZERS.get(init)
         if table is None:
             raise ValueError(f"{label}: unknown initializer {init!r} (one of {', '.join(INITIALIZERS)})")

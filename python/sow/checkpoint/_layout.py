@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .._batch import Spec
+from .._spec import Spec, spec_parts
 from .._dtypes import parse_dtype
 from .._validate import check_key, check_shape
 from ..plan import Plan
@@ -18,17 +18,6 @@ from ._tensors import Tensor
 from ._writer import Job
 
 __all__ = ["Layout", "build", "spec_record", "check_tensors"]
-
-
-def spec_parts(spec: Any, where: str) -> tuple[str, dict[str, Any]]:
-    if isinstance(spec, Spec):
-        return spec.name, dict(spec.params)
-    if isinstance(spec, str):
-        return spec, {}
-    if isinstance(spec, (tuple, list)) and len(spec) == 2 and isinstance(spec[0], str) \
-            and isinstance(spec[1], Mapping):
-        return spec[0], dict(spec[1])
-    raise TypeError(f"{where}: spec must be a sow.Spec, a name or (name, {{params}}), got {spec!r}")
 
 
 def spec_record(t: Tensor) -> dict[str, Any]:

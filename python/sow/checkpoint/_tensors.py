@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-from .._batch import Spec
+from .._spec import Spec
 from ._arch import ArchTensor, Layer, n_layers
 
 __all__ = ["Tensor", "EMBEDDED_RECIPES", "arch_tensors"]
