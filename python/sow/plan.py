@@ -367,6 +367,18 @@ class Plan:
             out.append([int(v) for v in arr])
         return out
 
+    def item(self, i: int) -> dict[str, Any]:
+        """Item ``i`` as it was added: ``name``, ``where`` ("host" | "device" | "none" |
+        "buffer"), ``shape`` (local sizes), ``dtype``, ``global_shape`` and ``offsets`` (empty:
+        the whole tensor), ``indexed`` (placed by index sets), ``spec``, ``params``, ``key`` (the
+        64-bit key; a str key is hashed)."""
+        if not is_int(i):
+            raise TypeError(f"i must be an int, got {type(i).__name__} {i!r}")
+        n = len(self)
+        if not -n <= int(i) < n:
+            raise IndexError(f"item {i} is not in the plan ({n} items)")
+        return dict(self._core.item(int(i) % n))
+
     def validate(self) -> list[ItemReport]:
         """Every check of every item (ValueError ``items[i] (name): ...``); writes nothing."""
         return [ItemReport(n, s, b) for n, (s, b) in zip(self._core.names(), self._core.validate())]

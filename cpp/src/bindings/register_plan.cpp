@@ -164,6 +164,29 @@ class py_plan {
     return out;
   }
 
+  // What item i is, as given (sow.Plan.item): a checkpoint built from a plan needs each item's
+  // name, sizes, dtype, placement, spec and key.
+  py::dict item(std::size_t i) const {
+    if (i >= p_.size()) throw py::index_error("item " + std::to_string(i) + " is not in the plan");
+    const sow::plan_item& it = p_.items()[i];
+    static const char* const dtypes[] = {"float32", "float64", "float16", "bfloat16"};
+    static const char* const kinds[] = {"host", "buffer", "none", "device"};
+    py::dict params;
+    for (const auto& [k, v] : it.spec.params) std::visit([&, &k = k](const auto& x) { params[py::str(k)] = x; }, v);
+    py::dict d;
+    d["name"] = it.name;
+    d["where"] = kinds[static_cast<int>(it.target.where)];
+    d["shape"] = py::tuple(py::cast(it.target.shape));
+    d["dtype"] = dtypes[static_cast<int>(it.target.type)];
+    d["global_shape"] = py::tuple(py::cast(it.where.global_shape));
+    d["offsets"] = py::tuple(py::cast(it.where.offsets));
+    d["indexed"] = std::any_of(it.where.index.begin(), it.where.index.end(), [](const auto& v) { return !v.empty(); });
+    d["spec"] = it.spec.name;
+    d["params"] = params;
+    d["key"] = it.key.value;
+    return d;
+  }
+
   std::size_t size() const { return p_.size(); }
   std::uint64_t seed() const { return p_.seed(); }
 
@@ -231,6 +254,7 @@ void sow_register_plan(py::module_& m) {
       .def("add_arrays", &py_plan::add_arrays, py::arg("outs"), py::arg("spec"), py::arg("keys"), py::arg("names"),
            py::arg("dtypes"), py::arg("describe"), py::arg("key_of"))
       .def("names", &py_plan::names)
+      .def("item", &py_plan::item, py::arg("i"))
       .def("validate", &py_plan::validate)
       .def("execute", &py_plan::execute, py::arg("threads") = 0)
       .def("write_range", &py_plan::write_range, py::arg("item"), py::arg("begin"), py::arg("end"), py::arg("out"),

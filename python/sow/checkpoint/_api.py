@@ -143,6 +143,11 @@ def write(source: Any, out_dir: str | os.PathLike[str], *, seed: int, recipe: An
     if not isinstance(progress, bool) or not isinstance(overwrite, bool):
         raise TypeError("progress and overwrite must be bools")
     out = os.fspath(out_dir)
+    from ..plan import Plan
+
+    if isinstance(source, Plan) and source.seed != s:
+        raise ValueError(f"seed={s} differs from the source plan's seed {source.seed}: a Plan "
+                         f"source is written with its own seed")
     res = resolve(source, recipe, config)
     ts = check_tensors(res.tensors, dt)
     rec = _recipe_name(recipe)

@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from .. import key_hash
 from ._arch import ARCHITECTURES, architecture
 from ._presets import PRESETS, preset
 from ._tensors import Tensor, arch_tensors
@@ -78,9 +79,12 @@ def resolve(source: Any, recipe: Any, config: Any = None) -> Resolved:
         return _from_config(preset(source), recipe)
     if isinstance(source, Mapping):
         return _from_config(dict(source), recipe)
-    if type(source).__name__ == "Plan" and hasattr(source, "write_range"):
-        raise TypeError("source: a sow.Plan does not say its items' shapes; pass the list of "
-                        "(name, shape, dtype, spec) it was built from")
+    from ..plan import Plan
+
+    if isinstance(source, Plan):
+        if not isinstance(recipe, str):
+            raise TypeError("recipe must be a str (a label recorded in the files) for a Plan source")
+        return Resolved(plan_tensors(source), None, recipe)
     if isinstance(source, Sequence) and not isinstance(source, (str, bytes)):
         if not isinstance(recipe, str):
             raise TypeError("recipe must be a str (a label recorded in the files) for a list source")
@@ -99,3 +103,24 @@ def _from_config(cfg: dict[str, Any], recipe: Any) -> Resolved:
     out = dict(cfg)
     out.setdefault("model_type", c["model_type"])
     return Resolved(arch_tensors(c, tensors, recipe), out, recipe)
+
+
+def plan_tensors(plan: Any) -> list[Tensor]:
+    """The tensors of a :class:`sow.Plan` source: each item a whole tensor (a checkpoint stores
+    whole tensors: a shard or an index-set item is refused, naming it), under its name, with its
+    dtype, spec and key. The plan's seed must be the checkpoint's (checked by ``write``)."""
+    out = []
+    for i in range(len(plan)):
+        it = plan.item(i)
+        label = f"source items[{i}]" + (f" ({it['name']})" if it["name"] else "")
+        if not it["name"]:
+            raise ValueError(f"{label}: a checkpoint stores tensors by name; add the item with name=")
+        whole = (not it["global_shape"] or tuple(it["global_shape"]) == tuple(it["shape"])) and \
+            not any(it["offsets"]) and not it["indexed"]
+        if not whole:
+            raise ValueError(f"{label}: a checkpoint stores whole tensors; this item is a shard of "
+                             f"{tuple(it['global_shape'])}")
+        key = None if it["key"] == key_hash(it["name"]) else int(it["key"])  # keyed by its name
+        out.append(Tensor(it["name"], tuple(it["shape"]), it["dtype"],
+                          (it["spec"], dict(it["params"])), key=key))
+    return out
