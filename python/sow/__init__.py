@@ -41,6 +41,8 @@ from ._batch import Spec, init_batch
 from ._config import show_config
 from ._torch_rules import InferenceTensorError
 from .plan import ItemReport, Plan
+from .recommend import Recommendation, recommend
+from ._bias import log_odds_bias, log_odds_bias_
 from .generator import Generator
 from .init import (
     constant,
@@ -121,6 +123,7 @@ __all__ = [
     "key_hash",
     "calculate_gain",
     "calculate_fan_in_and_fan_out",
+    "Recommendation", "recommend", "log_odds_bias", "log_odds_bias_",
     "uniform", "uniform_",
     "normal", "normal_",
     "trunc_normal", "trunc_normal_",
