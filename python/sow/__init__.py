@@ -123,7 +123,8 @@ __all__ = [
     "key_hash",
     "calculate_gain",
     "calculate_fan_in_and_fan_out",
-    "Recommendation", "recommend", "log_odds_bias", "log_odds_bias_",
+    # sow.log_odds_bias_ is public but not listed: a listed name ending in _ is a Plan initializer
+    "Recommendation", "recommend", "log_odds_bias",
     "uniform", "uniform_",
     "normal", "normal_",
     "trunc_normal", "trunc_normal_",
