@@ -10,22 +10,12 @@ import sys
 import textwrap
 
 import pytest
+from child_prelude import VM_PRELUDE
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"),
                                 reason="uses /proc and RLIMIT_AS")
 
-_CHILD = """
-import resource
-import numpy as np
-import sow
-
-def vm_bytes():
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmSize:"):
-                return int(line.split()[1]) * 1024
-    raise RuntimeError("no VmSize")
-
+_CHILD = VM_PRELUDE + """
 w = np.full((64, 64), 7.0, np.float32)
 small = np.full((16, 8), 7.0, np.float32)
 big = np.full((8, 256), 7.0, np.float32)

@@ -27,6 +27,7 @@ import pytest
 import sow
 import sow_ref as ref
 from sow import _core
+from child_prelude import VM_PRELUDE
 
 ISAS = list(_core.available_isas())
 
@@ -200,18 +201,7 @@ def test_dirac_eye_huge_global_shapes():
 # ---------------------------------------------------------------------------------------------
 # Subprocesses: bounded memory for huge global shapes, and allocation failures write nothing
 
-_LIMIT = """
-import resource
-import numpy as np
-import sow
-
-def vm_bytes():
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmSize:"):
-                return int(line.split()[1]) * 1024
-    raise RuntimeError("no VmSize")
-
+_LIMIT = VM_PRELUDE + """
 def limit(extra):
     resource.setrlimit(resource.RLIMIT_AS, (vm_bytes() + extra, resource.RLIM_INFINITY))
 
