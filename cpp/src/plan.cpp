@@ -879,20 +879,21 @@ void execute(const plan& p, int threads) {
   write_host(items, threads);
 }
 
-item_report run_item(const plan_item& item, std::uint64_t seed, int threads, bool write) {
+item_report run_item(plan_item item, std::uint64_t seed, int threads, bool write) {
   check_threads_arg(threads);
   plan p(seed);
-  p.add(item);
+  p.add(std::move(item));  // every single call passes here: moved, not copied
+  const plan_item& it = p.items().front();
   checked_plan cp;
   std::vector<checked_item>& items = cp.items;
   items.push_back(check_item(p, 0, cp));
   const checked_item& c = items.front();
   if (write) {
-    if (item.target.where == plan_target::kind::buffer) invalid("a buffer item is written with write_range");
+    if (it.target.where == plan_target::kind::buffer) invalid("a buffer item is written with write_range");
     write_device(items);
     write_host(items, threads);
   }
-  return {describe(c.r, item.spec.name), c.elements * itemsize(item.target.type)};
+  return {describe(c.r, it.spec.name), c.elements * itemsize(it.target.type)};
 }
 
 void write_range(const plan& p, std::size_t item, std::uint64_t begin, std::uint64_t end, void* out, int threads) {

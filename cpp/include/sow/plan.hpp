@@ -166,7 +166,7 @@ void execute(const plan& p, int threads = 0);
 /// One item on its own, as every single-tensor function of sow's Python layer runs: the checks of
 /// validate() with the messages unprefixed (no "items[0]"), then, when `write`, its writes as
 /// execute() makes them (a none item is only checked). Returns the item's report.
-item_report run_item(const plan_item& item, std::uint64_t seed, int threads = 0, bool write = true);
+item_report run_item(plan_item item, std::uint64_t seed, int threads = 0, bool write = true);
 
 /// Writes bytes [begin, end) of buffer item `item` (its C-contiguous bytes, little-endian) into
 /// `out` (end - begin bytes). Elementwise and eye/dirac items only (any byte range; bytes need not

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "plan_item.hpp"
@@ -30,7 +31,7 @@ py::tuple run_item(const std::string& where, std::uintptr_t addr, const std::str
   sow::item_report r;
   {
     py::gil_scoped_release release;
-    r = sow::run_item(it, seed, threads, write);
+    r = sow::run_item(std::move(it), seed, threads, write);
   }
   return py::make_tuple(r.spec, r.bytes);
 }
