@@ -121,6 +121,25 @@ def test_skip_and_zero_element():
     assert torch.equal(z.bias, torch.zeros(3))
 
 
+def test_skipped_tensors_keep_their_values_through_materialization():
+    """Loaded weights next to meta tensors: materialization gives fresh memory to the meta ones
+    only (to_empty would overwrite the loaded ones with garbage), and the rest equals the
+    all-meta init bit for bit. The Parameter objects and requires_grad are kept."""
+    with torch.device("meta"):
+        m = TwoLinear()
+    loaded = torch.arange(32, dtype=torch.float32).reshape(4, 8)
+    m.a.weight = nn.Parameter(loaded.clone())
+    r = st.init_module_(m, seed=3, device="cpu", skip="a.weight")
+    assert r.skipped == ["a.weight"] and torch.equal(m.a.weight, loaded)
+    assert all(not p.is_meta and p.requires_grad for p in m.parameters())
+    with torch.device("meta"):
+        ref = TwoLinear()
+    st.init_module_(ref, seed=3, device="cpu")
+    for name in ("a.bias", "b.weight", "b.bias"):
+        assert torch.equal(m.get_parameter(name), ref.get_parameter(name)), name
+    assert not torch.equal(ref.a.weight, loaded)
+
+
 # ----------------------------------------------------------------------------------------------
 # Autograd, inference, errors
 

@@ -479,9 +479,11 @@ def init_module_(module: Any, *, seed: int, recipe: Any = "torch", device: Any =
     * ``recipe``: ``"torch"`` (default), ``"hf"``, ``"torchtitan_llama3"``, ``"gpt2"``, or a
       :class:`sow.Recipe` (see :mod:`sow.torch._recipes`).
     * ``device``: required when any parameter or buffer is on the meta device; the module is
-      then materialized there with ``module.to_empty(device=device)`` (every tensor, so a
-      skipped one holds garbage afterwards). Ignored otherwise.
-    * ``skip``: FQN glob(s) or a callable on a :class:`~sow.torch.Target`: tensors left alone.
+      then materialized there as ``module.to_empty(device=device)`` does, but only the tensors
+      on meta: the others move to ``device`` with their values. Ignored otherwise.
+    * ``skip``: FQN glob(s) or a callable on a :class:`~sow.torch.Target`: tensors left alone
+      (their values kept; a skipped tensor that was on meta holds uninitialized memory after
+      materialization, as after ``to_empty``, and is listed in the report's ``skipped``).
     * ``strict`` (default True): a parameter no rule matches, a buffer nothing sets, or init
       code that cannot be routed is a ValueError listing them all, raised before anything is
       materialized or written. With False they are left as they are and listed in the report.
@@ -513,9 +515,12 @@ def init_module_(module: Any, *, seed: int, recipe: Any = "torch", device: Any =
 
 
 def _materialize(module: Any, device: Any, before: dict[str, _Tensor]) -> dict[str, _Tensor]:
-    """``module.to_empty(device=device)``, restoring ties it broke (two names that were one
-    tensor); the tensors afterwards."""
-    module.to_empty(device=device)
+    """``module.to_empty(device=device)`` for the tensors on meta only: the others (a skipped
+    one holding loaded weights, say) move to ``device`` with their values, which ``to_empty``
+    would have replaced by garbage. Through ``Module._apply``, as ``to_empty`` itself, so that
+    FSDP2 re-registers its sharded parameters. Ties it broke (two names that were one tensor)
+    are restored; the tensors afterwards."""
+    module._apply(lambda t: torch.empty_like(t, device=device) if _is_meta(t) else t.to(device))
     fresh = collect(module)
     broken = False
     for fqn, t in before.items():
