@@ -335,6 +335,102 @@ def _hf_specs(model):
             if t.untyped_storage()._cdata in cap.ops}
 
 
+class _TitanModule(nn.Module):
+    """torchtitan 0.3's per-module init protocol (torchtitan/protocols/module.py): the config's
+    ``param_init`` table, bound at import as partials of torch.nn.init functions, and
+    ``_init_self_buffers(buffer_device=...)`` that re-assigns the buffer it computes."""
+
+    _param_init = None
+
+    def _init_self_parameters(self):
+        if self._param_init is not None:
+            for name, p in self.named_parameters(recurse=False):
+                self._param_init[name](p)
+
+    def _init_self_buffers(self, *, buffer_device=None):
+        pass
+
+
+class _TitanLinear(nn.Linear, _TitanModule):
+    pass
+
+
+class _TitanRoPE(_TitanModule):
+    def __init__(self):
+        super().__init__()
+        self.register_buffer("cache", torch.empty(6, 2, dtype=torch.complex64), persistent=False)
+
+    def _init_self_buffers(self, *, buffer_device=None):
+        with torch.device(buffer_device or self.cache.device):
+            f = 1.0 / 10000.0 ** (torch.arange(0, 4, 2).float() / 4)
+            self.cache = torch.polar(torch.ones(6, 2), torch.outer(torch.arange(6).float(), f))
+
+
+class _TitanModel(nn.Module):
+    def __init__(self, tied=False):
+        super().__init__()
+        import functools
+
+        self.tok_embeddings = nn.Embedding(12, 8)
+        self.wqkv = _TitanLinear(8, 24, bias=False)
+        self.wqkv._param_init = {"weight": functools.partial(nn.init.trunc_normal_, std=0.02)}
+        self.rope = _TitanRoPE()
+        self.lm_head = _TitanLinear(8, 12, bias=False)
+        s = 8 ** -0.5
+        self.lm_head._param_init = {"weight": functools.partial(nn.init.trunc_normal_, std=s, a=-3 * s, b=3 * s)}
+        if tied:
+            self.tok_embeddings.weight = self.lm_head.weight
+
+
+def test_torchtitan_module_protocol_param_init_and_buffers_through_sow():
+    """torchtitan 0.3 models: buffers come from the module's own _init_self_buffers (computed
+    on the CPU, equal to the eager value, complex included), ``lm_head.weight`` gets the output
+    rule, and a param_init table of partials bound at import is routed through sow, not
+    torch's RNG (routing only the module attribute would leave it to trunc_normal_'s torch
+    ops on meta, which is refused)."""
+    with torch.device("meta"):
+        m = _TitanModel()
+    r = st.init_module_(m, seed=5, recipe="torchtitan_llama3", device="cpu")
+    want = _TitanRoPE()
+    want._init_self_buffers(buffer_device="cpu")
+    assert r["rope.cache"].spec == "copy" and torch.equal(m.rope.cache, want.cache)
+    out = r["lm_head.weight"].spec
+    s = 8 ** -0.5
+    assert (_param(out, "std"), _param(out, "a"), _param(out, "b")) == pytest.approx((s, -3 * s, 3 * s), rel=1e-15)
+    module_code = sow.Recipe([("tok_embeddings.*", ("normal", {"std": 1.0})), ("*", st.MODULE_CODE)])
+    with torch.device("meta"):
+        m2 = _TitanModel()
+    r2 = st.init_module_(m2, seed=5, recipe=module_code, device="cpu")
+    assert r2["wqkv.weight"].spec == "trunc_normal(mean=0, std=0.02, a=-2, b=2)"
+    assert r2["lm_head.weight"].spec == out
+    assert torch.equal(m2.lm_head.weight, m.lm_head.weight) and torch.equal(m2.wqkv.weight, m.wqkv.weight)
+
+
+def test_non_hf_tie_keeps_torch_order_last_write_wins():
+    """torchtitan's weight tying (tok_embeddings.weight is lm_head.weight, the embedding's own
+    init skipped): its init_states runs children in order, so lm_head's init is the value.
+    Under module code sow does the same, keyed by the first name."""
+    module_code = sow.Recipe([("*", st.MODULE_CODE)])
+
+    class Skip(nn.Embedding, _TitanModule):
+        pass
+
+    with torch.device("meta"):
+        m = _TitanModel(tied=True)
+        emb = Skip(12, 8)
+    emb._param_init = {"weight": lambda p: None}  # torchtitan's skip_param_init
+    emb.weight = m.lm_head.weight
+    m.tok_embeddings = emb
+    r = st.init_module_(m, seed=2, recipe=module_code, device="cpu")
+    assert m.tok_embeddings.weight is m.lm_head.weight
+    assert [t.fqn for t in r.tensors if "weight" in t.fqn and "wqkv" not in t.fqn] == ["tok_embeddings.weight"]
+    s = 8 ** -0.5
+    assert _param(r["tok_embeddings.weight"].spec, "std") == pytest.approx(s, rel=1e-15)
+    assert np.array_equal(m.lm_head.weight.detach().numpy(),
+                          sow.trunc_normal((12, 8), std=s, a=-3 * s, b=3 * s, seed=2, key="tok_embeddings.weight"))
+
+
+
 @pytest.mark.parametrize("arch", ["llama", "gpt2"])
 def test_hf_meta_equals_cpu_and_spec_parity(arch):
     from test_torch_layers import sow_op

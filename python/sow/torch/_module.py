@@ -19,6 +19,7 @@ Steps (nothing is materialized or written before every check has passed):
 from __future__ import annotations
 
 import fnmatch
+import functools
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -206,8 +207,25 @@ def _owners(root: Any) -> dict[int, Any]:
 
 
 def _module_code(m: Any, owner: Any) -> Callable[[], Any] | None:
-    """The init code of module ``m``: reset_parameters(), _reset_parameters(), the enclosing
-    PreTrainedModel's _init_weights(m), or a (torchtitan-style) init_weights()."""
+    """The init code of module ``m``: torchtitan's per-module protocol (``_init_self_parameters()``
+    then ``_init_self_buffers(buffer_device=cpu)``, what its ``init_states`` runs on each module:
+    the ``param_init`` of the model's config, else ``reset_parameters``), reset_parameters(),
+    _reset_parameters(), the enclosing PreTrainedModel's _init_weights(m), or an older
+    torchtitan's init_weights(). Buffers are computed on the CPU: on the meta stand-ins they
+    would have no values to copy."""
+    params, buffers = (getattr(m, a, None) for a in ("_init_self_parameters", "_init_self_buffers"))
+    if callable(params) and callable(buffers):
+        def titan() -> None:
+            table = getattr(m, "_param_init", None)
+            if isinstance(table, dict):
+                m._param_init = {k: _late_bound(f) for k, f in table.items()}
+            try:
+                params()
+            finally:
+                if isinstance(table, dict):
+                    m._param_init = table
+            buffers(buffer_device=torch.device("cpu"))
+        return titan
     for attr in ("reset_parameters", "_reset_parameters"):
         fn = getattr(m, attr, None)
         if callable(fn):
@@ -218,6 +236,20 @@ def _module_code(m: Any, owner: Any) -> Callable[[], Any] | None:
     if callable(fn):
         return fn
     return None
+
+
+def _late_bound(f: Any) -> Any:
+    """``f`` looked up again at call time when it is a torch.nn.init function or a
+    ``functools.partial`` of one: torchtitan's ``param_init`` tables hold
+    ``partial(nn.init.trunc_normal_, std=...)`` bound at import, which routing the module
+    attribute alone would miss."""
+    inner = f.func if isinstance(f, functools.partial) else f
+    name = getattr(inner, "__name__", None)
+    if getattr(inner, "__module__", None) != "torch.nn.init" or not hasattr(torch.nn.init, name):
+        return f
+    if isinstance(f, functools.partial):
+        return lambda *a, **k: getattr(torch.nn.init, name)(*f.args, *a, **{**f.keywords, **k})
+    return lambda *a, **k: getattr(torch.nn.init, name)(*a, **k)
 
 
 def _post_order(root: Any) -> list[tuple[str, Any]]:
@@ -387,15 +419,20 @@ def plan_module(module: Any, *, recipe: Any = "torch", skip: Any = None, strict:
     included. With ``strict=True`` a parameter no rule matches, a buffer nothing sets, or init
     code that cannot be routed is a ValueError listing them all (``what`` names the caller).
 
-    Tied tensors: the key is the first name; init code run through any other name than the tie
-    source (a Hugging Face tie target such as ``lm_head.weight``) goes to a stand-in of its own
-    that is dropped, as transformers ties after ``_init_weights``."""
+    Tied tensors: the key is the first name. For a Hugging Face tie, init code run through any
+    other name than the tie source (a tie target such as ``lm_head.weight``) goes to a stand-in
+    of its own that is dropped, as transformers ties after ``_init_weights``; other ties keep
+    torch's order (the last write through any name wins)."""
     rc = _resolve_recipe(recipe)
     skip_fn = _skip_matcher(skip)
     tensors = collect(module)
     metas = [f for f, t in tensors.items() if _is_meta(t.tensor)]
     targets = _tie_targets(module) if any(t.aliases for t in tensors.values()) else set()
-    sources = {f: _tie_source(t, targets) for f, t in tensors.items() if t.aliases}
+    # Hugging Face ties only: transformers initializes untied, then ties, so only the tie
+    # source's init counts. Other ties (torchtitan's weight tying, a hand-tied module) keep
+    # torch's order, as their own init code runs on the tied tensor: the last write wins.
+    sources = {f: _tie_source(t, targets) for f, t in tensors.items()
+               if t.aliases and not targets.isdisjoint((f, *t.alias_fqns))}
 
     chosen: dict[str, Any] = {}
     code: dict[str, Any] = {}  # fqn -> MODULE_CODE | HF_INIT | "buffer"
@@ -545,11 +582,12 @@ def _record(root: Any, tensors: dict[str, _Tensor], code: dict[str, Any],
     slots: list[tuple[Any, ...]] = []
     owner_of: set[int] = set()
     for t in tensors.values():
-        src = sources.get(t.fqn, 0)
+        src = sources.get(t.fqn)
         own = [(t.module, t.name)] + list(t.aliases)
-        slots += [(m, t.slot, n, t.fqn, i != src) for i, (m, n) in enumerate(own)]
+        slots += [(m, t.slot, n, t.fqn, src is not None and i != src)
+                  for i, (m, n) in enumerate(own)]
         if t.fqn in code and code[t.fqn] is not HF_INIT:
-            owner_of.add(id(own[src][0]))
+            owner_of.update(id(m) for i, (m, _) in enumerate(own) if src is None or i == src)
     ruled = set(tensors) - set(code)
     with stand_ins(slots, rec), routing(rec):
         for mfqn, m in _post_order(root):

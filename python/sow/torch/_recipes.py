@@ -66,12 +66,14 @@ def torchtitan_llama3(init_std: float = 0.02, depth_init: bool = True) -> Recipe
     """torchtitan's Llama-3 init (torchtitan/models/llama3), on torchtitan's parameter names:
 
     * ``tok_embeddings.weight``: normal(0, 1);
-    * ``*.attention.wq/wk/wv.weight``, ``*.feed_forward.w1.weight`` and any other weight:
+    * ``*.attention.wq/wk/wv.weight`` (0.3's fused ``wqkv``), ``*.feed_forward.w1.weight`` and
+      any other weight:
       trunc_normal(std=init_std) (torch's absolute bounds a=-2, b=2);
     * ``*.attention.wo.weight``, ``*.feed_forward.w2.weight``, ``*.feed_forward.w3.weight``:
       trunc_normal(std=init_std / sqrt(2 * (layer_id + 1))) with ``depth_init`` (layer_id from
       ``layers.<id>.``), else init_std / sqrt(2 * n_layers);
-    * ``output.weight``: trunc_normal(std=dim**-0.5, a=-3 std, b=3 std), dim = its in features;
+    * ``output.weight`` (``lm_head.weight`` in torchtitan 0.3): trunc_normal(std=dim**-0.5,
+      a=-3 std, b=3 std), dim = its in features;
     * norms: ones; biases: zeros."""
 
     def depth(t: Target) -> Any:
@@ -93,7 +95,8 @@ def torchtitan_llama3(init_std: float = 0.02, depth_init: bool = True) -> Recipe
         ("*.attention.wo.weight", depth),
         ("*.feed_forward.w2.weight", depth),
         ("*.feed_forward.w3.weight", depth),
-        (lambda t: t.fqn == "output.weight" or t.fqn.endswith(".output.weight"), output),
+        (lambda t: any(t.fqn == n or t.fqn.endswith("." + n)
+                       for n in ("output.weight", "lm_head.weight")), output),
         ("*", sow.Spec("trunc_normal", std=init_std)),
     ], name="torchtitan_llama3")
 
