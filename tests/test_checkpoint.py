@@ -286,6 +286,53 @@ def test_list_source_mixed_dtypes_and_keys(tmp_path):
     assert ck.verify(tmp_path, seed=2).ok  # from the specs the file records
 
 
+def test_integer_and_bool_constants(tmp_path):
+    """Integer/bool tensors hold constants, in their own dtype, ordered as safetensors orders
+    dtypes, byte-identical to safetensors.numpy.save; verify rereads them; and a chunk size
+    that cuts elements in two gives the same bytes."""
+    import safetensors.numpy
+
+    ts = [("w", (3, 5), "float32", "ones"), ("steps", (2, 3), "int64", ("constant", {"val": -7})),
+          ("n", (5,), np.int32, ("constant", {"val": 2 ** 31 - 1})), ("m", (4,), "bool", "ones"),
+          ("u", (9,), "uint8", ("constant", {"val": 255.0})), ("z", (2,), "int16", "zeros")]
+    ck.write(ts, tmp_path / "a", seed=0, progress=False, recipe="mine", dtype="bfloat16")
+    got = safetensors.numpy.load_file(str(tmp_path / "a" / "model.safetensors"))
+    want = {"w": np.ones((3, 5), np.float32), "steps": np.full((2, 3), -7, np.int64),
+            "n": np.full(5, 2 ** 31 - 1, np.int32), "m": np.ones(4, np.bool_),
+            "u": np.full(9, 255, np.uint8), "z": np.zeros(2, np.int16)}
+    assert got.keys() == want.keys()
+    for k, v in want.items():
+        assert got[k].dtype == v.dtype and np.array_equal(got[k], v), k
+    raw = (tmp_path / "a" / "model.safetensors").read_bytes()
+    (n,) = struct.unpack("<Q", raw[:8])
+    md = json.loads(raw[8:8 + n])["__metadata__"]
+    ref = safetensors.numpy.save(want, metadata=md)  # several metadata keys: compare parsed
+    (m,) = struct.unpack("<Q", ref[:8])
+    assert json.loads(raw[8:8 + n]) == json.loads(ref[8:8 + m]) and raw[8 + n:] == ref[8 + m:]
+    assert ck.verify(tmp_path / "a", seed=0).ok
+    ck.write(ts, tmp_path / "b", seed=0, progress=False, recipe="mine", chunk_bytes=4099)
+    assert (tmp_path / "b" / "model.safetensors").read_bytes() == raw
+
+
+@pytest.mark.parametrize("dtype,spec,match", [
+    ("int64", "normal", "holds a constant only"),
+    ("int64", ("constant", {"val": 1.5}), "val must be an integer"),
+    ("int8", ("constant", {"val": 128}), r"val=128 is outside the range of int8 \[-128, 127\]"),
+    ("int64", ("constant", {"val": 2 ** 63}), "outside the range of int64"),
+    ("bool", ("constant", {"val": 2}), r"outside the range of bool \[0, 1\]"),
+    ("uint16", "zeros", "dtype must be one of"),
+    ("complex64", "zeros", "dtype must be one of"),
+])
+def test_bad_integer_tensors_write_nothing(tmp_path, dtype, spec, match):
+    with pytest.raises((TypeError, ValueError), match=r"tensors\[1\] \(c\)"):
+        ck.write([("w", (2,), None, "ones"), ("c", (3,), dtype, spec)], tmp_path / "o", seed=0,
+                 progress=False)
+    with pytest.raises((TypeError, ValueError), match=match):
+        ck.write([("w", (2,), None, "ones"), ("c", (3,), dtype, spec)], tmp_path / "o", seed=0,
+                 progress=False)
+    assert not (tmp_path / "o").exists()
+
+
 def test_verify_finds_a_changed_byte(tmp_path):
     ck.write(MID, tmp_path, seed=4, progress=False, max_shard_size="2MB")
     rep = ck.verify(tmp_path, seed=4, sample=64)

@@ -173,11 +173,43 @@ class Table(nn.Module):
         self.table = torch.arange(4.0) * 2  # a computed value: a copy, which no Plan item holds
 
 
+class Counter(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lin = nn.Linear(4, 4)
+        self.register_buffer("steps", torch.zeros(3, dtype=torch.int64))
+
+    def reset_parameters(self):
+        self.steps.copy_(torch.arange(3))  # an integer value that is not a constant
+
+
+def test_integer_buffers_are_constants_and_equal_init_module(tmp_path):
+    """BatchNorm's int64 num_batches_tracked keeps its dtype (I64, laid out where
+    safetensors.numpy.save puts it), next to float32 running statistics; the file equals
+    init_module_'s state_dict bit for bit, loads with safe_open and verifies."""
+    from safetensors import safe_open
+
+    with torch.device("meta"):
+        src = Stats()
+    ck.write(src, tmp_path, seed=3, recipe="torch", dtype="float32", progress=False)
+    with torch.device("meta"):
+        ref = Stats()
+    st.init_module_(ref, seed=3, recipe="torch", device="cpu")
+    sd = ref.state_dict()
+    with safe_open(str(tmp_path / "model.safetensors"), "pt") as f:
+        assert sorted(f.keys()) == sorted(sd)
+        for n, want in sd.items():
+            got = f.get_tensor(n)
+            assert got.dtype == want.dtype and torch.equal(got, want), n
+    assert ck.verify(tmp_path, seed=3).ok
+
+
 def test_tensors_a_checkpoint_cannot_hold_are_refused_by_name(tmp_path):
     with torch.device("meta"):
-        stats, table = Stats(), Table()
-    with pytest.raises(ValueError, match=r"bn\.num_batches_tracked \(int64"):
-        ck.write(stats, tmp_path / "a", seed=0, recipe="torch", progress=False)
+        counter, table = Counter(), Table()
+    with pytest.raises(ValueError, match=r"steps \(int64: a checkpoint holds integer and bool "
+                                         r"tensors as constants only"):
+        ck.write(counter, tmp_path / "a", seed=0, recipe="torch", progress=False)
     with pytest.raises(ValueError, match=r"table \(a copied value"):
         ck.write(table, tmp_path / "b", seed=0, recipe="torch", progress=False)
     assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()

@@ -17,7 +17,7 @@ import numpy as np
 from .._dtypes import numpy_dtype, parse_dtype
 from .._validate import check_seed, check_threads, is_int
 from ._arch import architecture
-from ._format import ITEMSIZE, ST_DTYPES, header_bytes, parse_size
+from ._format import INT_DTYPES, ITEMSIZE, ST_DTYPES, header_bytes, parse_size
 from ._layout import build, check_tensors, job, make_plan, spec_parts
 from ._progress import Progress, human_bytes
 from ._source import config_text, resolve
@@ -399,7 +399,8 @@ def _check_values(path: str, raw: bytes, hdr: Mapping[str, Any], ts: list[Tensor
                 if got != bytes(want):
                     bad_runs += 1
                     if not first:
-                        dt = numpy_dtype(t.dtype)  # type: ignore[arg-type]
+                        dt = np.dtype(t.dtype) if t.dtype in INT_DTYPES else \
+                            numpy_dtype(t.dtype)  # type: ignore[arg-type]
                         g = np.frombuffer(got.ljust(len(want), b"\0"), dt)
                         w = np.frombuffer(bytes(want), dt)
                         k = int(np.nonzero(g.view(np.uint8).reshape(len(w), -1) !=

@@ -28,14 +28,22 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-__all__ = ["ST_DTYPES", "ITEMSIZE", "parse_size", "header_bytes", "split_shards", "index_json",
+__all__ = ["ST_DTYPES", "ITEMSIZE", "INT_DTYPES", "parse_size", "header_bytes", "split_shards", "index_json",
            "FileLayout", "Placed"]
 
-#: sow dtype -> safetensors dtype string.
-ST_DTYPES: Final = {"float64": "F64", "float32": "F32", "bfloat16": "BF16", "float16": "F16"}
-ITEMSIZE: Final = {"float64": 8, "float32": 4, "bfloat16": 2, "float16": 2}
-# Position in safetensors' Dtype enumeration (the sort key, descending).
-_DTYPE_RANK: Final = {"float16": 15, "bfloat16": 16, "float32": 19, "float64": 21}
+#: sow dtype -> safetensors dtype string. The integer and bool dtypes hold constant tensors only
+#: (a buffer such as BatchNorm's ``num_batches_tracked``; sow's sampling is floating-point).
+ST_DTYPES: Final = {"float64": "F64", "float32": "F32", "bfloat16": "BF16", "float16": "F16",
+                    "int64": "I64", "int32": "I32", "int16": "I16", "int8": "I8", "uint8": "U8",
+                    "bool": "BOOL"}
+ITEMSIZE: Final = {"float64": 8, "float32": 4, "bfloat16": 2, "float16": 2, "int64": 8,
+                   "int32": 4, "int16": 2, "int8": 1, "uint8": 1, "bool": 1}
+#: The dtypes of constant-only tensors, as NumPy names them.
+INT_DTYPES: Final = ("int64", "int32", "int16", "int8", "uint8", "bool")
+# Order in safetensors' Dtype enumeration (the sort key, descending), as safetensors.numpy.save
+# lays a file out: I64 > F64 > F32 > I32 > BF16 > F16 > I16 > I8 > U8 > BOOL.
+_DTYPE_RANK: Final = {"bool": 10, "uint8": 11, "int8": 12, "int16": 13, "float16": 15,
+                      "bfloat16": 16, "int32": 17, "float32": 19, "float64": 21, "int64": 22}
 
 _UNITS: Final = {"TB": 10**12, "GB": 10**9, "MB": 10**6, "KB": 10**3}
 _SIZE: Final = re.compile(r"\s*([0-9]*\.?[0-9]+)\s*([A-Za-z]{2})\s*")

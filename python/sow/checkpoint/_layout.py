@@ -8,16 +8,78 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from .._spec import Spec, spec_parts
 from .._dtypes import parse_dtype
 from .._validate import check_key, check_shape
 from ..plan import Plan
-from ._format import ITEMSIZE, FileLayout, Placed, file_order, header_bytes, index_json, \
-    shard_names, split_shards
+from ._format import INT_DTYPES, ITEMSIZE, FileLayout, Placed, file_order, header_bytes, \
+    index_json, shard_names, split_shards
 from ._tensors import Tensor
 from ._writer import Job
 
-__all__ = ["Layout", "build", "spec_record", "check_tensors"]
+__all__ = ["Layout", "build", "spec_record", "check_tensors", "TensorBytes"]
+
+_CONSTANT_SPECS = {"zeros": 0, "ones": 1}
+
+
+def _tensor_dtype(dtype: Any, where: str) -> str:
+    """A tensor's own dtype: sow's floating dtypes, or an integer/bool dtype (constants only)."""
+    if isinstance(dtype, str) and dtype in INT_DTYPES:
+        return dtype
+    try:
+        np_name = np.dtype(dtype).name if not isinstance(dtype, str) else None
+    except TypeError:
+        np_name = None
+    if np_name in INT_DTYPES:
+        return np_name  # type: ignore[return-value]
+    try:
+        return parse_dtype(dtype, where)
+    except TypeError:
+        raise TypeError(f"{where} must be one of float32, float64, float16, bfloat16 (any spec) "
+                        f"or {', '.join(INT_DTYPES)} (zeros, ones or constant), got {dtype!r}") \
+            from None
+
+
+def constant_bytes(t: Tensor, where: str) -> bytes:
+    """One element of an integer/bool tensor's constant, checked: its spec must be zeros, ones
+    or constant(val) with an integer ``val`` (0 or 1 for bool) that the dtype holds exactly."""
+    name, params = spec_parts(t.spec, where)
+    if name in _CONSTANT_SPECS and not params:
+        val: Any = _CONSTANT_SPECS[name]
+    elif name == "constant" and set(params) == {"val"}:
+        val = params["val"]
+    else:
+        raise ValueError(f"{where}: a {t.dtype} tensor holds a constant only (zeros, ones or "
+                         f"constant(val=...)), got {name}")
+    if isinstance(val, float) and val.is_integer():
+        val = int(val)
+    if isinstance(val, bool) or not isinstance(val, (int, np.integer)):
+        raise ValueError(f"{where}: val must be an integer for a {t.dtype} tensor, got {val!r}")
+    lo, hi = (0, 1) if t.dtype == "bool" else (np.iinfo(t.dtype).min, np.iinfo(t.dtype).max)
+    if not lo <= int(val) <= hi:
+        raise ValueError(f"{where}: val={val} is outside the range of {t.dtype} [{lo}, {hi}]")
+    return np.array(int(val), dtype=t.dtype).tobytes()
+
+
+class TensorBytes:
+    """The bytes of each checkpoint tensor by its index: floating tensors from one
+    :class:`sow.Plan` (an item each), integer/bool constants repeated from one element."""
+
+    def __init__(self, plan: Plan, items: dict[int, int], consts: dict[int, bytes]) -> None:
+        self.plan, self.items, self.consts = plan, items, consts
+
+    def write_range(self, i: int, lo: int, hi: int, buf: Any, threads: int | None) -> None:
+        """Bytes ``[lo, hi)`` of tensor ``i`` into ``buf`` (as ``Plan.write_range``)."""
+        c = self.consts.get(i)
+        if c is None:
+            self.plan.write_range(self.items[i], lo, hi, buf, threads)
+            return
+        k = len(c)
+        first = lo - lo % k
+        reps = -(-(hi - first) // k)
+        memoryview(buf).cast("B")[:hi - lo] = (c * reps)[lo - first:hi - first]
 
 
 def spec_record(t: Tensor) -> dict[str, Any]:
@@ -51,8 +113,10 @@ def check_tensors(items: Sequence[Any], dtype: str) -> list[Tensor]:
             raise ValueError(f"tensors[{i}]: '__metadata__' is reserved by safetensors")
         seen.add(t.name)
         shape = check_shape(t.shape, f"tensors[{i}] ({t.name}) shape")
-        dt = dtype if t.dtype is None else parse_dtype(t.dtype, f"tensors[{i}] ({t.name}) dtype")
+        dt = dtype if t.dtype is None else _tensor_dtype(t.dtype, f"tensors[{i}] ({t.name}) dtype")
         spec_parts(t.spec, f"tensors[{i}] ({t.name})")
+        if dt in INT_DTYPES:
+            constant_bytes(Tensor(t.name, shape, dt, t.spec), f"tensors[{i}] ({t.name})")
         if t.key is not None:
             check_key(t.key)
         rows = tuple(int(r) for r in t.zero_rows)
@@ -108,20 +172,29 @@ def build(tensors: list[Tensor], base_metadata: Mapping[str, str], max_shard_siz
                   sum(t.numel for t in tensors))
 
 
-def make_plan(tensors: Sequence[Tensor], seed: int) -> Plan:
-    """One buffer item per tensor (item i = tensor i), validated: a bad spec fails here."""
+def make_plan(tensors: Sequence[Tensor], seed: int) -> TensorBytes:
+    """One buffer item per floating tensor, validated (a bad spec fails here); the constants of
+    integer/bool tensors."""
     plan = Plan(seed)
+    items: dict[int, int] = {}
+    consts: dict[int, bytes] = {}
     try:
-        for t in tensors:
+        for i, t in enumerate(tensors):
+            if t.dtype in INT_DTYPES:
+                consts[i] = constant_bytes(t, f"tensors[{i}] ({t.name})")
+                continue
+            items[i] = len(items)
             name, params = spec_parts(t.spec, t.name)
             plan.add_buffer(t.shape, t.dtype, Spec(name, **params),
                             key=t.name if t.key is None else t.key, name=t.name)
         plan.validate()
     except (TypeError, ValueError) as e:
         msg = str(e)
-        raise type(e)("tensors[" + msg[len("items["):] if msg.startswith("items[") else msg) \
-            from None
-    return plan
+        if msg.startswith("items["):  # the plan's item number -> the tensor's
+            n, rest = msg[len("items["):].split("]", 1)
+            msg = f"tensors[{next(i for i, k in items.items() if k == int(n))}]{rest}"
+        raise type(e)(msg) from None
+    return TensorBytes(plan, items, consts)
 
 
 def job(lay: Layout, plan: Plan, config_text: str | None) -> Job:

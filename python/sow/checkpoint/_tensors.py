@@ -32,7 +32,8 @@ EMBEDDED_RECIPES: Final = ("hf", "torch", "gpt2")
 @dataclass(frozen=True)
 class Tensor:
     """One tensor of a checkpoint: ``name`` (also its key unless ``key`` is given), ``shape``,
-    ``dtype`` (None: the checkpoint's dtype), ``spec`` (a ``sow.Spec``, ``(name, {params})`` or a
+    ``dtype`` (None: the checkpoint's dtype; an integer or bool dtype such as ``"int64"`` holds
+    a constant only: zeros, ones or constant(val)), ``spec`` (a ``sow.Spec``, ``(name, {params})`` or a
     bare name; elementwise, eye and dirac initializers) and ``zero_rows``: rows of dim 0 set to
     zero after the spec (an Embedding's ``padding_idx``)."""
 

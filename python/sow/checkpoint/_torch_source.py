@@ -17,9 +17,11 @@ stand-ins); no parameter leaves meta. Each record becomes a :class:`Tensor`:
   ``_keys_to_ignore_on_save`` left out; a tied tensor stored once, under its tie source's name
   (``save_pretrained`` drops ``lm_head.weight`` when it is tied to the embedding), keyed by
   ``init_module_``'s key (its first name);
-* floating tensors take the checkpoint's ``dtype``;
+* floating tensors take the checkpoint's ``dtype``; integer and bool tensors (BatchNorm's
+  ``num_batches_tracked``) keep their own, and must be constants;
 * the spec, plus the padding rows set to zero. Values a Plan item cannot hold (a copied buffer
-  value, integer tensors, other deterministic writes) are a ValueError naming the tensor.
+  value, an integer tensor that is not a constant, other deterministic writes) are a ValueError
+  naming the tensor.
 
 A Hugging Face model also gets its ``config.json`` (``architectures`` set to the class, as
 ``save_pretrained`` does).
@@ -30,6 +32,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ._format import INT_DTYPES
 from ._source import Resolved
 from ._tensors import Tensor
 
@@ -174,9 +177,12 @@ def from_torch(source: Any, recipe: Any, config: Any = None) -> Resolved:
         if r is None or name != r.stored_name or name in ignore or not r.persistent:
             continue  # a non-persistent buffer, or a tie target stored under its source's name
         rows = r.zero_rows
-        if r.dtype not in _FLOAT_DTYPES:
-            bad.append(f"{name} ({str(r.dtype).replace('torch.', '')}: safetensors checkpoints "
-                       f"from sow hold floating tensors only)")
+        own = str(r.dtype).replace("torch.", "")
+        if r.dtype not in _FLOAT_DTYPES and (own not in INT_DTYPES or r.spec is None or rows):
+            bad.append(f"{name} ({own}: a checkpoint holds integer and bool tensors as "
+                       f"constants only)")
+        elif r.dtype not in _FLOAT_DTYPES:
+            out.append(Tensor(name, r.shape, own, r.spec, key=None if r.fqn == name else r.fqn))
         elif r.spec is None or rows is None:
             what = "a copied value" if r.spec is None else \
                 "deterministic writes other than zero rows"
