@@ -6,7 +6,14 @@ Helpers that re-derive the stream format independently of sow live in tests/sow_
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+
+# JAX tests run on a real 8-device CPU mesh; XLA reads this once, when jax is first imported, so
+# it is set here, before any test module imports jax (other tests ignore it).
+_XLA_FLAGS = os.environ.get("XLA_FLAGS", "")
+if "xla_force_host_platform_device_count" not in _XLA_FLAGS:
+    os.environ["XLA_FLAGS"] = f"{_XLA_FLAGS} --xla_force_host_platform_device_count=8".strip()
 
 import pytest
 

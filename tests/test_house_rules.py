@@ -189,3 +189,18 @@ def test_one_list_of_initializers_read_by_every_layer():
     readme = (ROOT / "README.md").read_text()
     for n in names:
         assert re.search(rf"`[^`\n]*\b{n}_?\b[^`\n]*`", readme), f"README does not name {n}"
+
+
+# ----------------------------------------------------------------------------------------------
+# Optional dependencies stay optional: sow.jax / sow.flax load without jax or flax, and a
+# function that needs one imports it on first use (sow.torch's rule: tests/test_torch_module.py).
+
+
+def test_import_sow_imports_no_jax_flax_or_torch():
+    code = ("import sys, sow, sow.jax, sow.flax; sow.Recipe; sow.jax.__doc__; sow.flax.__doc__; "
+            "bad = [m for m in ('jax', 'flax', 'torch') if m in sys.modules]; assert not bad, bad; "
+            "import importlib.util as u\n"
+            "if u.find_spec('jax') is not None:\n"
+            "    sow.jax.make_array; assert 'jax' in sys.modules and 'flax' not in sys.modules\n"
+            "    sow.flax.init_nnx; assert 'flax' not in sys.modules and 'torch' not in sys.modules")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)

@@ -147,14 +147,15 @@ __all__ = [
 
 
 def __getattr__(name: str) -> object:
-    """``sow.torch`` (whole PyTorch models) and ``sow.Recipe`` load on first access, so that
-    ``import sow`` never imports torch."""
-    if name == "torch":
+    """``sow.torch`` (whole PyTorch models), ``sow.jax`` (sharded jax.Arrays, pytrees),
+    ``sow.flax`` (NNX modules) and ``sow.Recipe`` load on first access, so that ``import sow``
+    never imports torch, jax or flax."""
+    if name in ("torch", "jax", "flax"):
         import importlib
 
-        return importlib.import_module(".torch", __name__)
+        return importlib.import_module(f".{name}", __name__)
     if name == "Recipe":
-        from .torch._recipe import Recipe
+        from ._recipe import Recipe
 
         return Recipe
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
