@@ -94,7 +94,11 @@ def test_sharded_init_equals_unsharded():
         sow.normal(16, 1.0, 0.1, seed=4, key="layers.0.norm.scale"))
     # The model works and its Dropout RNG state came from its own code.
     assert sharded.head(jax.numpy.ones((2, 16))).shape == (2, 8)
-    assert isinstance(sharded.drop.rngs, nnx.Rngs) or sharded.drop.rngs is not None
+    eager = Model(nnx.Rngs(0), annotate=False)  # Flax's own construction
+    for m in (sharded, unsharded):
+        assert (np.asarray(jax.random.key_data(m.drop.rngs.key[...]))
+                == np.asarray(jax.random.key_data(eager.drop.rngs.key[...]))).all()
+        assert int(m.drop.rngs.count[...]) == int(eager.drop.rngs.count[...])
 
 
 def test_init_tree_of_abstract_state_on_a_mesh():

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 jax = pytest.importorskip("jax")
 from jax.sharding import NamedSharding  # noqa: E402
@@ -118,6 +120,30 @@ def test_orthogonal_sharded_equals_full():
     sh = NamedSharding(mesh_of((2, 4)), P("x", "y"))
     a = sow.jax.make_array("orthogonal", SHAPE, sh, seed=2, key="q")
     assert bits(a) == bits(sow.orthogonal(SHAPE, seed=2, key="q"))
+
+
+MESH_SPECS = [((8,), P("x")), ((8,), P(None, "x")), ((2, 4), P("x", "y")), ((2, 4), P("y", "x")),
+              ((4, 2), P(None, ("x", "y"))), ((2, 4), P(("y", "x"), None)), ((4, 2), P())]
+
+
+@settings(max_examples=40, deadline=None)
+@given(rows=st.integers(1, 24), cols=st.integers(1, 24), case=st.sampled_from(MESH_SPECS))
+def test_any_shape_is_the_full_fill_or_a_named_refusal(rows, cols, case):
+    """Hypothesis: every (shape, mesh, spec) either gathers to the full fill or raises ValueError
+    naming the first dimension whose size the spec's mesh axes do not divide."""
+    mshape, pspec = case
+    mesh = mesh_of(mshape)
+    sizes = dict(mesh.shape)
+    shape = (rows, cols)
+    bad = [d for d, e in enumerate(tuple(pspec)) if e is not None
+           and shape[d] % int(np.prod([sizes[a] for a in (e if isinstance(e, tuple) else (e,))]))]
+    sh = NamedSharding(mesh, pspec)
+    if bad:
+        with pytest.raises(ValueError, match=rf"dimension {bad[0]} of shape"):
+            sow.jax.make_array("uniform", shape, sh, seed=1, key="h")
+    else:
+        a = sow.jax.make_array("uniform", shape, sh, seed=1, key="h")
+        assert bits(a) == bits(sow.uniform(shape, seed=1, key="h"))
 
 
 @pytest.fixture
