@@ -81,6 +81,13 @@ def test_make_array_single_device_and_default():
     assert next(iter(a.devices())) == jax.devices()[3]
 
 
+def test_threads_never_change_the_values():
+    sh = NamedSharding(mesh_of((4, 2)), P("x", "y"))
+    a = sow.jax.make_array("trunc_normal", (64, 48), sh, seed=3, key="t", threads=1)
+    b = sow.jax.make_array("trunc_normal", (64, 48), sh, seed=3, key="t", threads=2)
+    assert bits(a) == bits(b) == bits(sow.trunc_normal((64, 48), seed=3, key="t"))
+
+
 def test_make_array_keys_and_seeds_change_values():
     sh = NamedSharding(mesh_of((2, 4)), P("x", "y"))
     a = bits(sow.jax.make_array("normal", SHAPE, sh, seed=0, key="a"))
