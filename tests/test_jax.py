@@ -303,6 +303,35 @@ def test_initializer_errors():
         si.normal(seed=2 ** 64)
 
 
+def test_device_fill_path_equals_the_host_fill(monkeypatch):
+    """The GPU path's logic, on the CPU mesh: one buffer per device (replicas included), each a
+    plan item of its own shard, assembled with make_array_from_single_device_arrays. The CUDA
+    allocation and DLPack hand-over are replaced by host ones; the shards and their order are
+    what is tested (tests/gpu and the skipped test below run the real thing)."""
+    from sow.jax import _array
+
+    made = []
+
+    def fake_empty(sizes, dtype, device):
+        made.append(device)
+        return np.empty(sizes, dtype=np.dtype(dtype))
+
+    monkeypatch.setattr(_array, "_cuda_fill", lambda where, dtype: True)
+    monkeypatch.setattr("sow._device.cuda_empty", fake_empty)
+    monkeypatch.setattr(_array, "_to_jax", lambda buf, dev: jax.device_put(buf, dev))
+    mesh = mesh_of((2, 4))
+    for spec, layout in ((P("x", "y"), "jax"), (P(None, "y"), "torch"), (P(), "jax")):
+        made.clear()
+        a = sow.jax.make_array("kaiming_normal", (8, 12), NamedSharding(mesh, spec), seed=4,
+                               key="w", layout=layout)
+        assert len(made) == 8  # one buffer per device, replicated shards too
+        want = sow.kaiming_normal((12, 8), seed=4, key="w", layout="torch").T \
+            if layout == "torch" else sow.kaiming_normal((8, 12), seed=4, key="w", layout="jax")
+        assert bits(a) == bits(np.ascontiguousarray(want)), (spec, layout)
+    assert sow.jax.make_array("orthogonal", (8, 8), NamedSharding(mesh, P("x")), seed=0, key=1) \
+        is not None and not made[8:]  # whole-matrix specs keep the host path
+
+
 def _jax_gpus() -> list:
     try:
         return jax.devices("gpu")

@@ -6,6 +6,12 @@ index becomes one NumPy buffer and one :class:`sow.Plan` item with that global s
 (replicas of a shard are filled once), all leaves of one call in one plan (one pass of the C++
 engine). ``jax.make_array_from_callback`` then hands each device its buffer; JAX copies it into
 device memory (on CPU devices it may alias it).
+
+On CUDA GPUs, when this sow has CUDA kernels and CuPy is installed, each GPU's shard is instead
+a CuPy buffer on that GPU and a CUDA item of the same plan (the C++ plan's CUDA backend, one
+launch per device and stream), handed to JAX through DLPack without a copy
+(``jax.make_array_from_single_device_arrays``). bfloat16 (CuPy has none), the whole-matrix
+initializers and any other platform take the host path.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from typing import Any, Final
 import jax
 import numpy as np
 
+from .. import _core
 from .._dtypes import DTYPE_NAMES, dtype_name_of, numpy_dtype, parse_dtype
 from .._spec import spec_parts
 from .._validate import check_key, check_shape
@@ -150,14 +157,27 @@ class Leaf:
     sharding: Any
     torch_order: bool = False
     buffers: dict[tuple[tuple[int, ...], tuple[int, ...]], np.ndarray] = field(default_factory=dict)
+    on_device: dict[Any, Any] = field(default_factory=dict)  # jax Device -> CuPy buffer
 
-    def add_to(self, plan: Plan) -> None:
-        """One plan item per distinct shard (replicas share one buffer)."""
+    def add_to(self, plan: Plan, *, device_fill: bool = True) -> None:
+        """One plan item per distinct shard (replicas share one buffer); with ``device_fill``,
+        one CUDA item per GPU when :func:`_cuda_fill` allows it."""
         npdt = numpy_dtype(self.dtype)
         axes = torch_axes(len(self.shape)) if self.torch_order else tuple(range(len(self.shape)))
         gshape = tuple(self.shape[a] for a in axes)
-        boxes = {_box(i, self.shape)
-                 for i in self.sharding.addressable_devices_indices_map(self.shape).values()}
+        where = self.sharding.addressable_devices_indices_map(self.shape)
+        if device_fill and self.spec[0] not in _WHOLE and _cuda_fill(where, self.dtype):
+            from .._device import cuda_empty
+
+            for dev, index in where.items():
+                box = _box(index, self.shape)
+                buf = cuda_empty(box[1], self.dtype, int(dev.local_hardware_id))
+                view = buf.transpose(axes) if self.torch_order else buf
+                plan.add(view, self.spec, key=self.key, name=self.name, global_shape=gshape,
+                         shard=(tuple(box[0][a] for a in axes), view.shape))
+                self.on_device[dev] = buf
+            return
+        boxes = {_box(i, self.shape) for i in where.values()}
         if self.spec[0] in _WHOLE and boxes != {((0,) * len(self.shape), self.shape)}:
             # Every value depends on the whole matrix (orthogonal's QR): the whole array once on
             # this host, each shard a slice of it.
@@ -177,9 +197,35 @@ class Leaf:
 
     def assemble(self) -> Any:
         """The jax.Array: each device gets its shard's buffer."""
+        if self.on_device:
+            shards = [_to_jax(b, dev) for dev, b in self.on_device.items()]
+            return jax.make_array_from_single_device_arrays(self.shape, self.sharding, shards)
         return jax.make_array_from_callback(
             self.shape, self.sharding, lambda index: self.buffers[_box(index, self.shape)],
             dtype=numpy_dtype(self.dtype))
+
+
+def _to_jax(buf: Any, device: Any) -> Any:
+    """A CuPy buffer filled on ``device`` as a single-device jax.Array, without a copy (DLPack
+    orders JAX's use after the fill on the buffer's stream)."""
+    return jax.dlpack.from_dlpack(buf)
+
+
+def _is_cuda_gpu(d: Any) -> bool:
+    """A JAX device that is an NVIDIA GPU under CUDA (not ROCm, not a CPU or TPU)."""
+    if d.platform != "gpu":
+        return False
+    version = str(getattr(getattr(d, "client", None), "platform_version", "")).lower()
+    return "cuda" in version or "NVIDIA" in str(getattr(d, "device_kind", ""))
+
+
+def _cuda_fill(where: Any, dtype: str) -> bool:
+    """Whether the shards on ``where``'s devices can be filled in GPU memory: every device a
+    CUDA GPU, sow built with CUDA, CuPy importable, and a dtype CuPy has."""
+    import importlib.util
+
+    return bool(where) and dtype != "bfloat16" and bool(getattr(_core, "has_cuda", False)) \
+        and all(_is_cuda_gpu(d) for d in where) and importlib.util.find_spec("cupy") is not None
 
 
 def build(leaves: Sequence[Leaf], seed: int, threads: int | None = None) -> list[Any]:

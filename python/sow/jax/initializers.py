@@ -95,7 +95,7 @@ class Initializer:
         from ..plan import Plan
 
         plan = Plan(self.seed)
-        leaf.add_to(plan)
+        leaf.add_to(plan, device_fill=False)  # a host array: pure_callback's result
         plan.execute()
         return next(iter(leaf.buffers.values()))
 
