@@ -42,6 +42,7 @@ from ._config import show_config
 from ._torch_rules import InferenceTensorError
 from .plan import ItemReport, Plan
 from .recommend import Recommendation, recommend
+from ._diagnose import Diagnosis, LayerStats, diagnose
 from ._bias import log_odds_bias, log_odds_bias_
 from .generator import Generator
 from .init import (
@@ -125,6 +126,7 @@ __all__ = [
     "calculate_fan_in_and_fan_out",
     # sow.log_odds_bias_ is public but not listed: a listed name ending in _ is a Plan initializer
     "Recommendation", "recommend", "log_odds_bias",
+    "Diagnosis", "LayerStats", "diagnose",
     "uniform", "uniform_",
     "normal", "normal_",
     "trunc_normal", "trunc_normal_",
