@@ -10,6 +10,7 @@
     sow tensor kaiming_uniform --shape 4096 4096 --seed 0 --key layers.0.w -o w.npy
     sow kaiming_uniform --shape 4096 4096 --seed 0 --key layers.0.w --param a=2.2360679 -o w.npy
     sow --list
+    sow diagnose --widths 1 100 100 100 1 --activation tanh --init uniform --param a=-5 ...
 
 ``sow tensor INIT`` (or ``sow INIT``) generates one tensor and saves it as .npy, printing the
 shape, dtype, mean, std and timings. Errors are one line on stderr, exit status 2 (``verify``:
@@ -133,6 +134,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .checkpoint import _cli
 
         return _cli.run(first, args_in[1:])
+    if first == "diagnose":
+        from ._diagnose import _cli as _diagnose_cli
+
+        return _diagnose_cli.run(args_in[1:])
     if first in ("-h", "--help"):
         print(_TOP_HELP)
         return 0
@@ -140,7 +145,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args_in = args_in[1:]
     elif first is None:
         print("sow: error: missing a command: checkpoint SOURCE -o DIR, verify DIR, presets, "
-              "or tensor INIT (see sow --help)", file=sys.stderr)
+              "diagnose --widths ..., or tensor INIT (see sow --help)", file=sys.stderr)
         return 2
     return _tensor_main(args_in)
 
@@ -154,6 +159,7 @@ commands:
   verify DIR --seed N                 recompute a sample of every tensor of a checkpoint
   presets                             list the built-in architectures
   tensor INIT --shape ...             one tensor to .npy (also: sow INIT ...; sow --list)
+  diagnose --widths N N ...           signal propagation at init: per-layer table and verdict
 
 examples:
   pip install . && sow checkpoint llama-tiny -o ckpt --seed 0
@@ -162,6 +168,7 @@ examples:
   torchrun --nproc-per-node 4 -m sow.cli checkpoint llama3-8b -o ckpt --seed 0
   sow verify ckpt --seed 0
   sow xavier_uniform --shape 4096 4096 --seed 0 --key w -o w.npy
+  sow diagnose --widths 1 100 100 100 1 --activation tanh --init uniform --param a=-5 --param b=5
 
 sow COMMAND --help shows a command's options."""
 
@@ -190,7 +197,8 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     inits = _initializers()
     if args.init not in inits:
         raise ValueError(f"unknown command or initializer {args.init!r} (commands: "
-                         f"{', '.join(_COMMANDS)}, tensor; initializers: {', '.join(inits)})")
+                         f"{', '.join(_COMMANDS)}, diagnose, tensor; initializers: "
+                         f"{', '.join(inits)})")
     if args.shape is None:
         raise ValueError("--shape is required")
     fn = inits[args.init]
