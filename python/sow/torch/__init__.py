@@ -14,7 +14,8 @@
   shape, dtype, spec, deterministic writes, tied names), materializing and writing nothing.
 * :func:`fill_` fills one tensor, plain or DTensor, with exactly its slice of the global fill.
 * :class:`Recipe`: ``(FQN glob or callable -> spec)`` rules, first match wins; built-ins in
-  :data:`RECIPES` (``"torch"``, ``"hf"``, ``"torchtitan_llama3"``, ``"gpt2"``).
+  :data:`RECIPES` (``"torch"``, ``"hf"``, ``"torchtitan_llama3"``, ``"gpt2"``);
+  :func:`recipe` gives one with chosen biases (zeros, a small positive constant, a prior).
 * :func:`diagnose`: signal-propagation statistics of a module's Linear layers on a batch
   (:func:`sow.diagnose` for torch).
 * :func:`patch_init`: run a module's own init code with torch.nn.init (and
@@ -32,7 +33,7 @@ from ._recipe import HF_INIT, MODULE_CODE, Recipe, Target
 
 __all__ = ["fill_", "init_module_", "plan_module", "ModulePlan", "TensorRecord", "patch_init",
            "Recipe", "Target", "MODULE_CODE", "HF_INIT", "RECIPES",
-           "InitReport", "TensorReport", "torchtitan_llama3", "gpt2", "diagnose"]
+           "InitReport", "TensorReport", "torchtitan_llama3", "gpt2", "recipe", "diagnose"]
 
 _LAZY = {
     "fill_": "._fill",
@@ -46,6 +47,7 @@ _LAZY = {
     "RECIPES": "._recipes",
     "torchtitan_llama3": "._recipes",
     "gpt2": "._recipes",
+    "recipe": "._recipes",
     "diagnose": "._diagnose",
 }
 

@@ -8,22 +8,30 @@
   as GPT-2's scaled ``c_proj``).
 * ``"torchtitan_llama3"``: :func:`torchtitan_llama3` with its defaults.
 * ``"gpt2"``: :func:`gpt2` with its defaults.
+
+:func:`recipe` returns any of them (or a :class:`Recipe`) with a chosen bias initialization:
+``recipe("torch", bias="relu_positive", output="head", output_bias=sow.log_odds_bias(p))``.
 """
 
 from __future__ import annotations
 
+import fnmatch
 import math
+import numbers
 import re
 from typing import Any
+
+import numpy as np
 
 from torch import nn
 
 import sow
 
 from ._layers import torch_default
-from ._recipe import HF_INIT, MODULE_CODE, Recipe, Target
+from ._recipe import HF_INIT, MODULE_CODE, Action, Recipe, Target
 
-__all__ = ["RECIPES", "torchtitan_llama3", "gpt2", "layer_count", "layer_id"]
+__all__ = ["RECIPES", "torchtitan_llama3", "gpt2", "layer_count", "layer_id", "recipe",
+           "BIAS_CHOICES", "RELU_POSITIVE_BIAS"]
 
 _LAYER = re.compile(r"(?:^|\.)(?:layers|h|blocks|layer)\.(\d+)\.")
 
@@ -137,3 +145,115 @@ RECIPES: dict[str, Recipe] = {
     "torchtitan_llama3": torchtitan_llama3(),
     "gpt2": gpt2(),
 }
+
+
+#: The constant of ``bias="relu_positive"``: small, so the layer's output barely moves, positive,
+#: so ReLU units start on their active side.
+RELU_POSITIVE_BIAS = 0.01
+#: The named bias choices of :func:`recipe` (besides a number or any spec).
+BIAS_CHOICES = ("zeros", "relu_positive")
+#: Bias parameter names :func:`recipe` sets (norm layers' shifts are not biases here).
+BIAS_NAMES = ("bias", "in_proj_bias")
+
+
+def _bias_spec(value: Any, where: str) -> Any:
+    """A bias choice as a spec: a name of BIAS_CHOICES, a finite number (constant), or a spec."""
+    if isinstance(value, str) and value == "relu_positive":
+        return sow.Spec("constant", val=RELU_POSITIVE_BIAS)
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        v = float(value)
+        if not math.isfinite(v):
+            raise ValueError(f"{where} must be finite, got {value!r}")
+        return sow.Spec("constant", val=v)
+    from .._spec import as_spec
+
+    try:
+        return as_spec(value, where)
+    except TypeError:
+        raise TypeError(f"{where} must be one of {', '.join(BIAS_CHOICES)}, a number, or a spec "
+                        f"(sow.Spec, name, (name, {{params}})), got {value!r}") from None
+
+
+def _values(value: Any) -> np.ndarray | None:
+    """``output_bias`` as explicit values (1-D float64), or None when it is a choice/spec."""
+    if isinstance(value, (str, numbers.Real, sow.Spec)) or (
+            isinstance(value, tuple) and value and isinstance(value[0], str)):
+        return None  # a choice or a spec
+    if type(value).__module__.split(".")[0] == "torch":
+        value = value.detach().cpu().numpy()
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"output_bias must be a bias choice, a spec, or an array of numbers, "
+                        f"got {value!r}") from None
+    if arr.ndim != 1 or arr.size == 0:
+        raise ValueError(f"output_bias values must be a non-empty 1-D array, got shape {arr.shape}")
+    if not np.isfinite(arr).all():
+        raise ValueError("output_bias values must be finite")
+    return arr
+
+
+def _is_bias(t: Target) -> bool:
+    return t.kind == "parameter" and t.name in BIAS_NAMES and not _is_norm(t)
+
+
+def recipe(base: Any = "torch", *, bias: Any = None, output: Any = None,
+           output_bias: Any = None) -> Recipe:
+    """The recipe ``base`` (a name of :data:`RECIPES` or a :class:`Recipe`) with its biases
+    chosen; every other tensor, weights included, gets exactly what ``base`` gives it.
+
+    * ``bias``: every bias (parameters named ``bias`` or ``in_proj_bias``, except norm layers'
+      shifts): ``"zeros"``; ``"relu_positive"`` (constant :data:`RELU_POSITIVE_BIAS` = 0.01, so
+      ReLU units start active); a finite number (that constant); or any spec. ``None``
+      (default): the base recipe's own biases.
+    * ``output``: the output layer, a module name or glob (``"head"``, ``"lm_head"``,
+      ``"*.classifier"``); its bias gets ``output_bias`` instead of ``bias``.
+    * ``output_bias``: a choice or spec as for ``bias`` (default ``"zeros"``), or the values
+      themselves, a 1-D array of the bias's length such as a prior from
+      :func:`sow.log_odds_bias` (sigmoid: ``log(p / (1 - p))``; softmax: centred ``log p``; a
+      regression target mean), written after the plan as deterministic values (float64 rounded
+      to the parameter's dtype). A length mismatch is a ``ValueError`` naming ``output_bias``
+      when the recipe meets the layer.
+
+    ``sow.torch.init_module_(model, seed=0, recipe=sow.torch.recipe("torch", bias="zeros"))``.
+    """
+    if isinstance(base, str):
+        if base not in RECIPES:
+            raise ValueError(f"base: unknown recipe {base!r} (one of {', '.join(RECIPES)})")
+        base_recipe = RECIPES[base]
+    elif isinstance(base, Recipe):
+        base_recipe = base
+    else:
+        raise TypeError(f"base must be a recipe name or a sow.Recipe, got {type(base).__name__}")
+    if output is not None and not isinstance(output, str):
+        raise TypeError(f"output must be a module name or glob (str), got {output!r}")
+    if output is None and output_bias is not None:
+        raise ValueError("output_bias needs output (the output layer's module name)")
+    hidden = None if bias is None else _bias_spec(bias, "bias")
+    rules: list[tuple[Any, Any]] = []
+    parts = [base_recipe.name]
+    if output is not None:
+        values = _values(output_bias) if output_bias is not None else None
+        if values is None:
+            out_spec: Any = _bias_spec("zeros" if output_bias is None else output_bias,
+                                       "output_bias")
+        else:
+            post = tuple(((i,), float(v)) for i, v in enumerate(values))
+
+            def out_spec(t: Target) -> Any:
+                if tuple(t.shape) != values.shape:
+                    raise ValueError(f"output_bias has {values.size} values but {t.fqn} has "
+                                     f"shape {tuple(t.shape)}")
+                return Action(sow.Spec("zeros"), post)
+
+        def is_output_bias(t: Target) -> bool:
+            return _is_bias(t) and fnmatch.fnmatchcase(t.module_fqn, output)
+
+        rules.append((is_output_bias, out_spec))
+        parts.append(f"output_bias@{output}")
+    if hidden is not None:
+        rules.append((_is_bias, hidden))
+        parts.append(f"bias={bias!r}" if isinstance(bias, str) else "bias")
+    if not rules:
+        return base_recipe
+    return Recipe(rules, name="+".join(parts[1:])) + base_recipe  # the bias rules come first
