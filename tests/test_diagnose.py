@@ -174,7 +174,9 @@ BAD = [
     (dict(widths=[3, 4, 2], batch="abc"), TypeError, "batch"),
     (dict(widths=[3, 4, 2], batch_size=1), ValueError, "batch_size"),
     (dict(widths=[3, 4, 2], seed=1.5), TypeError, "seed"),
-    (dict(widths=[3, 4, 2], activation="leaky_relu", param=float("nan")), TypeError, "param"),
+    (dict(widths=[3, 4, 2], activation="leaky_relu", param=float("nan")), ValueError, "param"),
+    (dict(widths=[3, 4, 2], activation="leaky_relu", param="0.1"), TypeError, "param"),
+    (dict(widths=[3, 4, 2], activation="tanh", param=0.1), ValueError, "param"),
 ]
 
 

@@ -157,10 +157,12 @@ def _check_activation(a: Any, where: str) -> str:
 def _check_slope(param: Any) -> float | None:
     if param is None:
         return None
-    if isinstance(param, bool) or not isinstance(param, numbers.Real) \
-            or not math.isfinite(float(param)):
-        raise TypeError(f"param (the negative slope of leaky_relu/prelu) must be a finite real "
-                        f"number, got {param!r}")
+    if isinstance(param, bool) or not isinstance(param, numbers.Real):
+        raise TypeError(f"param (the negative slope of leaky_relu/prelu) must be a real number, "
+                        f"got {param!r}")
+    if not math.isfinite(float(param)):
+        raise ValueError(f"param (the negative slope of leaky_relu/prelu) must be finite, "
+                         f"got {param!r}")
     return float(param)
 
 
@@ -262,6 +264,8 @@ def diagnose(
                                else ("output_activation" if i == n_layers - 1 else "activation"))
              for i, a in enumerate(acts)]
     slope = _check_slope(param)
+    if slope is not None and not any(a in ("leaky_relu", "prelu") for a in names):
+        raise ValueError("param is the negative slope of leaky_relu/prelu, and no layer uses one")
     if init is None:
         from ..recommend import recommend
 
