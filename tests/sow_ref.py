@@ -163,13 +163,99 @@ def open_uniform_f64(X):
 
 
 def normal_input_f32(x):
-    """(p, sign) of stream-format §4, float32 path: p in (0, 1/2] exactly as float32."""
+    """(p, sign) of stream-format §4, float32 path: p in (0, 1/2] exactly as float32 (words with
+    the sign bit use the complement of their low 31 bits)."""
     x = np.asarray(x, dtype=np.uint32)
     sign = (x >> np.uint32(31)).astype(bool)
-    y = (x & np.uint32(0x7FFFFFFF)).astype(np.int64)
-    t = y.astype(np.float32) * np.float32(2.0**-31) + np.float32(2.0**-32)
+    y = np.where(sign, ~x, x) & np.uint32(0x7FFFFFFF)
+    t = y.astype(np.int64).astype(np.float32) * np.float32(2.0**-31) + np.float32(2.0**-32)
     p = t * np.float32(0.5)
     return p, sign
+
+
+# --------------------------------------------------------------------------------------------
+# The float32 inverse normal CDF of stream-format §5, re-derived from the document's text and
+# its coefficient table (parsed from docs/stream-format.md itself), in NumPy float32
+# arithmetic: every operation below is one IEEE float32 operation, as the format prescribes.
+# --------------------------------------------------------------------------------------------
+DOC = pathlib.Path(__file__).resolve().parents[1] / "docs" / "stream-format.md"
+
+
+def inv_phi32_table():
+    """c[j][k] from the table of stream-format §5 (rows '| k | segment | c0 | ... | c5 |')."""
+    rows = {}
+    for line in DOC.read_text(encoding="utf-8").splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 8 and cells[0].isdigit() and cells[2].startswith(("0x", "-0x")):
+            rows[int(cells[0])] = [float.fromhex(c) for c in cells[2:]]
+    assert sorted(rows) == list(range(32)), "stream-format.md: the inverse CDF table has 32 rows"
+    c = np.array([rows[k] for k in range(32)], dtype=np.float64)
+    assert np.all(c.astype(np.float32).astype(np.float64) == c), "table values must be float32"
+    return c.T.astype(np.float32)  # (6, 32)
+
+
+def _f32(v):
+    return np.float32(v)
+
+
+def log_sow_f32(x):
+    """stream-format §5's log_s for normal float32 x > 0."""
+    x = np.asarray(x, dtype=np.float32)
+    i = x.view(np.int32) - np.int32(0x3F3504F3)
+    k = i >> np.int32(23)
+    m = ((i & np.int32(0x7FFFFF)) + np.int32(0x3F3504F3)).view(np.float32)
+    f = m - _f32(1)
+    s = f / (_f32(2) + f)
+    z = s * s
+    R = z * (_f32(2 / 3) + z * (_f32(2 / 5) + z * (_f32(2 / 7) + z * _f32(2 / 9))))
+    h = (_f32(0.5) * f) * f
+    dk = k.astype(np.float32)
+    return dk * _f32(float.fromhex("0x1.62e4p-1")) - ((h - (s * (h + R) + dk * _f32(1.4286068203094173e-06))) - f)
+
+
+def _horner32(x, coefs):
+    acc = np.zeros_like(x) + _f32(coefs[-1])
+    for c in coefs[-2::-1]:
+        acc = (_f32(c) + x * acc) if np.ndim(c) == 0 else (c + x * acc)
+    return acc
+
+
+def inv_phi_lower_t_f32(t):
+    """Phi^-1(t/2) for float32 t in (0, 1], exactly as stream-format §5 (format 2) defines it."""
+    t = np.asarray(t, dtype=np.float32)
+    c = inv_phi32_table()
+    b = t.view(np.int32)
+    k = np.minimum(b >> np.int32(22), np.int32(253)) - np.int32(222)
+    e = ((b | np.int32(0x3FFFFF)) + np.int32(1)).view(np.float32)
+    e = np.where(e < _f32(1), e, _f32(1)).astype(np.float32)
+    r = e - t
+    kk = k & 31
+    a = c[5][kk]
+    for j in (4, 3, 2, 1, 0):
+        a = c[j][kk] + r * a
+    z = -a
+    tail = t < _f32(2.0**-16)
+    if np.any(tail):
+        tt = t[tail]
+        rt = np.sqrt(-log_sow_f32(tt * _f32(0.5)))
+        near = rt <= _f32(5)
+        x = np.where(near, rt - _f32(1.6), rt - _f32(5)).astype(np.float32)
+        num = np.where(near, _horner32(x, [1.4234372777, 2.7568153900, 1.3067284816, 1.7023821103e-1]),
+                       _horner32(x, [6.6579051150, 3.0812263860, 4.2868294337e-1, 1.7337203997e-2]))
+        den = np.where(near, _horner32(x, [1.0, 7.3700164250e-1, 1.2021132975e-1, 0.0]),
+                       _horner32(x, [1.0, 2.4197894225e-1, 1.2258202635e-2, 0.0]))
+        z = z.copy()
+        z[tail] = -(num / den)
+    return z
+
+
+def normal_f32_from_words(words32, mean=0.0, std=1.0):
+    """The exact float32 normal(mean, std) values of stream-format §4-5 from raw words."""
+    p, sign = normal_input_f32(words32)
+    t = np.asarray(p, dtype=np.float32) * _f32(2)  # t = 2p exactly (p = t/2 was exact)
+    z = inv_phi_lower_t_f32(t)
+    z = np.where(sign, -z, z).astype(np.float32)
+    return _f32(mean) + _f32(std) * z
 
 
 def normal_input_f64(X):

@@ -53,7 +53,7 @@ KEY_STRINGS = ["", "a", "layers.3.mlp.w1", "encoder.embed_tokens.weight", "ü→
 
 
 def test_stream_format_number():
-    assert sow.STREAM_FORMAT == 1
+    assert sow.STREAM_FORMAT == 2
 
 
 @pytest.mark.parametrize("s", KEY_STRINGS)
@@ -148,8 +148,9 @@ def test_value_depends_on_global_index_only():
 # ----------------------------------------------------------------------------------------------
 # §4-5 normal: against scipy.special.ndtri of the exact p
 # ----------------------------------------------------------------------------------------------
-# Tolerances (from the brief): float32 path 2e-6 absolute on z (|z| <= 6.23, i.e. a few float32 ulp
-# plus the AS241 PPND7 error); float64 path 1e-13 absolute (PPND16 is good to ~1e-16 relative).
+# Tolerances against scipy's ndtri: float32 path 2e-6 absolute on z (|z| <= 6.34 and 4.5e-7
+# relative at most); float64 path 1e-13 absolute (PPND16 is good to ~1e-16 relative). The float32
+# path is also checked bit for bit against sow_ref's re-derivation from the document's table.
 Z_TOL = {"float32": 2e-6, "float64": 1e-13}
 
 
@@ -162,6 +163,29 @@ def test_normal_derived(seed, key, dtype):
     err = np.abs(out.astype(np.float64) - z_ref)
     i = int(np.argmax(err))
     assert err[i] <= Z_TOL[dtype], f"index {i}: got {out[i]!r}, reference {z_ref[i]!r}"
+    if dtype == "float32":  # §5 format 2: exact, from the document's own table
+        exact = ref.normal_f32_from_words(words_for(seed, int_key(key), n, dtype))
+        np.testing.assert_array_equal(ref.bits_of(out), ref.bits_of(exact))
+
+
+def test_normal_float32_exact_at_every_tail_word_and_segment_edge():
+    # Every word whose t lies below the table (y < 2^15: PPND7's tail, with sow's log), both signs,
+    # and words at and around every segment edge of the table, through the scalar transform.
+    y = np.arange(1 << 15, dtype=np.uint64)
+    edges = np.array([2.0**e * m for e in range(-16, 0) for m in (1.0, 1.5)] + [1.0])
+    # y with float(y) 2^-31 + 2^-32 near each edge t: y ~ (t - 2^-32) 2^31.
+    ye = np.clip(np.round((edges - 2.0**-32) * 2.0**31), 2, 2**31 - 3).astype(np.int64)
+    ye = (ye[:, None] + np.arange(-2, 3)[None, :]).reshape(-1).astype(np.uint64)
+    y = np.concatenate([y, ye])
+    w = np.concatenate([y, (~y) & np.uint64(0xFFFFFFFF)])
+    got = _core.values_of_words("float32", "normal", (0.0, 1.0), w).astype(np.float32)
+    np.testing.assert_array_equal(ref.bits_of(got), ref.bits_of(ref.normal_f32_from_words(w.astype(np.uint32))))
+    # z(~x) = -z(x) and z is non-decreasing in the word (stream-format §5); values are 0 + 1*z,
+    # so -0 has become +0: compare as numbers.
+    half = len(y)
+    np.testing.assert_array_equal(-got[:half], got[half:])
+    order = np.argsort(w, kind="stable")
+    assert np.all(np.diff(got[order].astype(np.float64)) >= 0)
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
@@ -174,11 +198,14 @@ def test_normal_derived_extreme_inputs(dtype):
     for i in (int(np.argmax(np.abs(z_ref))), int(np.argmin(np.abs(z_ref)))):
         assert abs(out[i] - z_ref[i]) <= Z_TOL[dtype] * max(1.0, abs(z_ref[i]))
     # Documented reach of the two paths.
-    lim = 6.23 if dtype == "float32" else 8.29
-    assert np.all(np.abs(out) <= lim + 0.01)
-    # Smallest float32 p: y = 0 -> p = 2^-33 -> |z| = 6.2316...; check the map itself.
-    p, _ = ref.normal_input_f32(np.array([0, 0x80000000], dtype=np.uint32))
-    assert p.tolist() == [2.0**-33, 2.0**-33]
+    lim = 6.33795834 if dtype == "float32" else 8.2923610758135951
+    assert np.all(np.abs(out) <= lim)
+    # Smallest float32 p: y = 0 (words 0 and 0xffffffff) -> p = 2^-33 -> |z| = 6.33795834.
+    p, sign = ref.normal_input_f32(np.array([0, 0xFFFFFFFF, 0x7FFFFFFF, 0x80000000], dtype=np.uint32))
+    assert p.tolist() == [2.0**-33, 2.0**-33, 0.5, 0.5] and sign.tolist() == [False, True, False, True]
+    if dtype == "float32":
+        z = _core.values_of_words("float32", "normal", (0.0, 1.0), np.array([0, 0xFFFFFFFF], dtype=np.uint64))
+        assert z.tolist() == [-np.float32(lim), np.float32(lim)]
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
@@ -456,21 +483,21 @@ GOLDEN = {
     'uniform|bfloat16|0|0': '3eff 3fda 3fab 3f82 3f1f 3fd0',
     "uniform|bfloat16|18446744073709551615|'layers.3.mlp.w1'": '3fa5 3eaa 3ea5 3e0e 3d66 3ed5',
     'uniform|bfloat16|1234567|1099511627781': '3f55 3f74 3e59 3fa2 3fab be86',
-    'normal|float32|0|0': 'bda1f00f 3ea031dd 3f1aa727 3f79c3cc 3c2358a0 3ebbf762',
-    "normal|float32|18446744073709551615|'layers.3.mlp.w1'": '3f260cde be4f3bca be56f888 beb8343d bede90f3 be0e8e0c',
-    'normal|float32|1234567|1099511627781': '3fb1fb8d 3f89ed34 be98c42b 3f2be172 3f1b9284 bf50bd81',
+    'normal|float32|0|0': 'bda1f00f 3f6c9fd5 3f0a8769 3e931826 3c235890 3f54642d',
+    "normal|float32|18446744073709551615|'layers.3.mlp.w1'": '3f003c2a be4f3bc8 be56f888 beb83440 bede90f3 be0e8e10',
+    'normal|float32|1234567|1099511627781': '3e211522 3e7977e6 be98c427 3ef6923f 3f09aaa9 bf50bd7e',
     'normal|float64|0|0': '3fd4063b7bf02aba 3fef3879994bc6f9 bfc2d14da05e81ac bff265a549c3358c bfdeb04da69c9fcc bfe7ee6fb0803b7b',
     "normal|float64|18446744073709551615|'layers.3.mlp.w1'": 'bfc9e77936e2af47 bfd7068797c0e8bc 3fedc456238e1f38 bfde2e01333605d6 bfba1069f2d6ac72 bfca1d529ba329c9',
     'normal|float64|1234567|1099511627781': '3ff13da650c12f30 3fe57c2e3cc699c5 bfec357a0594d1f4 3ff9954c348c061d bff1423755355ff8 3fe1347cc15eb307',
-    'normal|float16|0|0': 'ad10 3502 38d5 3bce 211b 35e0',
-    "normal|float16|18446744073709551615|'layers.3.mlp.w1'": '3930 b27a b2b8 b5c2 b6f5 b074',
-    'normal|float16|1234567|1099511627781': '3d90 3c4f b4c6 395f 38dd ba86',
-    'normal|bfloat16|0|0': 'bda2 3ea0 3f1b 3f7a 3c23 3ebc',
-    "normal|bfloat16|18446744073709551615|'layers.3.mlp.w1'": '3f26 be4f be57 beb8 bedf be0f',
-    'normal|bfloat16|1234567|1099511627781': '3fb2 3f8a be99 3f2c 3f1c bf51',
-    'trunc_normal|float32|0|0': 'bb9fddcf 3cb360de 3c43dcb3 3ba730f8 bb20de1a 3c9fdb4d',
-    "trunc_normal|float32|18446744073709551615|'layers.3.mlp.w1'": '3c32372e bc06b87f bc0a1108 bc4c054a bc6ca1a1 bbd56420',
-    'trunc_normal|float32|1234567|1099511627781': '3accd350 3b804387 bc311887 3c29b546 3c4262f4 bcc59ad2',
+    'normal|float16|0|0': 'ad10 3b65 3854 3499 211b 3aa3',
+    "normal|float16|18446744073709551615|'layers.3.mlp.w1'": '3802 b27a b2b8 b5c2 b6f5 b074',
+    'normal|float16|1234567|1099511627781': '3109 33cc b4c6 37b5 384d ba86',
+    'normal|bfloat16|0|0': 'bda2 3f6d 3f0b 3e93 3c23 3f54',
+    "normal|bfloat16|18446744073709551615|'layers.3.mlp.w1'": '3f00 be4f be57 beb8 bedf be0f',
+    'normal|bfloat16|1234567|1099511627781': '3e21 3e79 be99 3ef7 3f0a bf51',
+    'trunc_normal|float32|0|0': 'bb9fddcd 3cb360de 3c43dcb0 3ba730f8 bb20de1d 3c9fdb4e',
+    "trunc_normal|float32|18446744073709551615|'layers.3.mlp.w1'": '3c32372b bc06b87c bc0a1106 bc4c054a bc6ca1a1 bbd56421',
+    'trunc_normal|float32|1234567|1099511627781': '3accd352 3b804385 bc311886 3c29b547 3c4262f0 bcc59ad0',
     'trunc_normal|float64|0|0': '3f966c1c22a2ed6e 3f74e61fd95e816c bf7b8a4adac1e74e bfa014d0440b7aac bf8fff5f97753e04 bf9704b707546a09',
     "trunc_normal|float64|18446744073709551615|'layers.3.mlp.w1'": 'bf80d7101d3d4738 bf8980a931d5e621 3f776791f471605f bf8f91c9910ef1b0 bf7683dd5f3d85cc bf80ee5a60d6349e',
     'trunc_normal|float64|1234567|1099511627781': '3f7008711fd0691e 3f8536a8754f63cd bf9a4d5c16c2a88e 3f49495beb0ba655 bf9eba2beb1a72a0 3f8c1edd5d9b8bfb',
@@ -480,9 +507,9 @@ GOLDEN = {
     'trunc_normal|bfloat16|0|0': 'bba0 3cb3 3c44 3ba7 bb21 3ca0',
     "trunc_normal|bfloat16|18446744073709551615|'layers.3.mlp.w1'": '3c32 bc07 bc0a bc4c bc6d bbd5',
     'trunc_normal|bfloat16|1234567|1099511627781': '3acd 3b80 bc31 3c2a 3c42 bcc6',
-    'trunc_normal_tail|float32|0|0': '40509e77 404267d9 4045bf07 40494b25 404e9744 40430953',
-    "trunc_normal_tail|float32|18446744073709551615|'layers.3.mlp.w1'": '40463af6 4053afcc 4053e25f 405804f0 405a3ba3 40521404',
-    'trunc_normal_tail|float32|1234567|1099511627781': '404b95ce 404a06bd 4056469e 40467920 4045c921 40669074',
+    'trunc_normal_tail|float32|0|0': '40509e79 404267da 4045bf09 40494b26 404e9745 40430955',
+    "trunc_normal_tail|float32|18446744073709551615|'layers.3.mlp.w1'": '40463af8 4053afce 4053e261 405804f1 405a3ba3 40521407',
+    'trunc_normal_tail|float32|1234567|1099511627781': '404b95d0 404a06be 405646a1 40467922 4045c925 40669076',
     'trunc_normal_tail|float64|0|0': '40084cfb3c6b6f7c 40092964b60a10fd 400a48b985e29886 400e2f99f0d06e38 400b732b5311d832 400c8955d2ab564b',
     "trunc_normal_tail|float64|18446744073709551615|'layers.3.mlp.w1'": '400a75f9d7e3cc2b 400b009e31ef7463 40091dc4ac7a62e0 400b6b5755de72bd 400a2532631d5378 400a7759102f0761',
     'trunc_normal_tail|float64|1234567|1099511627781': '400940d7c050ba33 4008cf243a43361f 400d196a6cd10444 4009848f3ab3f04e 400de90b19dbced6 4008a0212019f4a2',
@@ -504,18 +531,18 @@ GOLDEN = {
     'xavier_uniform|bfloat16|0|0': 'bd4d 3e41 3def 3d56 bccf 3e32',
     "xavier_uniform|bfloat16|18446744073709551615|'layers.3.mlp.w1'": '3ddc bda9 bdad bdf8 be0d bd88',
     'xavier_uniform|bfloat16|1234567|1099511627781': '3c84 3d25 bdda 3dd2 3ded be4d',
-    'xavier_normal|float32|0|0': 'bd15b05b 3d31f35e 3dd2b2dd 3e36fde1 bc968405 3d5f4ac1',
-    "xavier_normal|float32|18446744073709551615|'layers.3.mlp.w1'": '3de54e7b bd7cc319 bd818a04 bdc02aa5 bddf7b8d bd47f692',
-    'xavier_normal|float32|1234567|1099511627781': '3e86d7cc 3e4c49cd bda680cb 3deed356 3dd43321 be3f4c55',
+    'xavier_normal|float32|0|0': 'bd15b05b 3e2c43c9 3db85fb1 3d1c8feb bc968407 3e187b93',
+    "xavier_normal|float32|18446744073709551615|'layers.3.mlp.w1'": '3da79140 bd7cc316 bd818a04 bdc02aa7 bddf7b8e bd47f696',
+    'xavier_normal|float32|1234567|1099511627781': '3c3f9dd3 3cf01c93 bda680c7 3d9f7c9d 3db6f749 be3f4c53',
     'xavier_normal|float64|0|0': '3fa63e6b90e0ecf1 3fc6dfbc14a65949 bfa9cf6e6391110a bfd052f9de2c6a68 bfbe46c739a46d8c bfc625e83c7d93d2',
     "xavier_normal|float64|18446744073709551615|'layers.3.mlp.w1'": 'bfaf9862f355c88d bfb8055490c745d3 3fc5aff2b9c262a1 bfbddc69782c19a9 bfa5165f7d3d7fdb bfafc458554146b0',
     'xavier_normal|float64|1234567|1099511627781': '3fc9893954d2e9c6 3fbdda6ad62a1fa0 bfc9a3d152ec6cb2 3fd393ff83b6393c bfceca26182d58c5 3fb6dd87c38af00c',
-    'xavier_normal|float16|0|0': 'a8ae 2990 2e96 31b8 a4b4 2afa',
-    "xavier_normal|float16|18446744073709551615|'layers.3.mlp.w1'": '2f2a abe6 ac0c ae01 aefc aa40',
-    'xavier_normal|float16|1234567|1099511627781': '3437 3262 ad34 2f77 2ea2 b1fa',
-    'xavier_normal|bfloat16|0|0': 'bd16 3d32 3dd3 3e37 bc97 3d5f',
-    "xavier_normal|bfloat16|18446744073709551615|'layers.3.mlp.w1'": '3de5 bd7d bd82 bdc0 bddf bd48',
-    'xavier_normal|bfloat16|1234567|1099511627781': '3e87 3e4c bda7 3def 3dd4 be3f',
+    'xavier_normal|float16|0|0': 'a8ae 3162 2dc3 28e4 a4b4 30c4',
+    "xavier_normal|float16|18446744073709551615|'layers.3.mlp.w1'": '2d3d abe6 ac0c ae01 aefc aa40',
+    'xavier_normal|float16|1234567|1099511627781': '21fd 2781 ad34 2cfc 2db8 b1fa',
+    'xavier_normal|bfloat16|0|0': 'bd16 3e2c 3db8 3d1d bc97 3e18',
+    "xavier_normal|bfloat16|18446744073709551615|'layers.3.mlp.w1'": '3da8 bd7d bd82 bdc0 bddf bd48',
+    'xavier_normal|bfloat16|1234567|1099511627781': '3c40 3cf0 bda7 3d9f 3db7 be3f',
     'kaiming_uniform|float32|0|0': 'bccd2803 3dc15266 3d6f818a 3cd65bce bc4ff7e5 3db2842f',
     "kaiming_uniform|float32|18446744073709551615|'layers.3.mlp.w1'": '3d5c133c bd29ce72 bd2dc86a bd7848a1 bd8cfeaf bd07e05b',
     'kaiming_uniform|float32|1234567|1099511627781': '3c04987e 3ca52df8 bd5ad27f 3d527fa4 3d6de783 bdcd82df',
@@ -528,21 +555,21 @@ GOLDEN = {
     'kaiming_uniform|bfloat16|0|0': 'bccd 3dc1 3d70 3cd6 bc50 3db3',
     "kaiming_uniform|bfloat16|18446744073709551615|'layers.3.mlp.w1'": '3d5c bd2a bd2e bd78 bd8d bd08',
     'kaiming_uniform|bfloat16|1234567|1099511627781': '3c05 3ca5 bd5b 3d52 3d6e bdce',
-    'kaiming_normal|float32|0|0': 'bd80fa5d 3d995458 3e358be7 3e9dac4d bd01b0bf 3dc065bc',
-    "kaiming_normal|float32|18446744073709551615|'layers.3.mlp.w1'": '3e45946d bdd9ca3f bddf3b76 be259418 be408fc9 bdac4bdd',
-    'kaiming_normal|float32|1234567|1099511627781': '3ee85f4e 3eb005e6 be0f773e 3e4dc81f 3e36d700 bea4d48a',
+    'kaiming_normal|float32|0|0': 'bd80fa5d 3e946e27 3e1edd29 3d86e67a bd01b0c0 3e8362a0',
+    "kaiming_normal|float32|18446744073709551615|'layers.3.mlp.w1'": '3e106201 bdd9ca3d bddf3b76 be25941a be408fca bdac4be1',
+    'kaiming_normal|float32|1234567|1099511627781': '3ca51ac1 3d4ee3ce be0f773b 3e096b95 3e1da69e bea4d488',
     'kaiming_normal|float64|0|0': '3fb32a8aedccb7e8 3fd3b589ad07b0a0 bfb63d3adb7abab7 bfdc218cab882393 bfca166249849644 bfd3156bd9e3c5bb',
     "kaiming_normal|float64|18446744073709551615|'layers.3.mlp.w1'": 'bfbb3947e903fd00 bfc4b282fd2a07f4 3fd2afc87470dce3 bfc9babc074ecc24 bfb22b74db7d2133 bfbb5f284795d763',
     'kaiming_normal|float64|1234567|1099511627781': '3fd600bc8b4d5678 3fc9b9040bf0a165 bfd617a695fa0e20 3fe0de8a4cde7ad4 bfda8794010b0b79 3fc3b3a3700d5461',
-    'kaiming_normal|float16|0|0': 'ac08 2ccb 31ac 34ed a80e 2e03',
-    "kaiming_normal|float16|18446744073709551615|'layers.3.mlp.w1'": '322d aece aefa b12d b204 ad62',
-    'kaiming_normal|float16|1234567|1099511627781': '3743 3580 b07c 326e 31b7 b527',
-    'kaiming_normal|bfloat16|0|0': 'bd81 3d99 3e36 3e9e bd02 3dc0',
-    "kaiming_normal|bfloat16|18446744073709551615|'layers.3.mlp.w1'": '3e46 bdda bddf be26 be41 bdac',
-    'kaiming_normal|bfloat16|1234567|1099511627781': '3ee8 3eb0 be0f 3e4e 3e37 bea5',
-    'lecun_normal|float32|0|0': 'bd45bc09 3e5dde4a 3df241af 3d4ecb5f bcc6f909 3e45b8ef',
-    "lecun_normal|float32|18446744073709551615|'layers.3.mlp.w1'": '3ddc6e16 bda6a1e5 bdaac552 bdfc5901 be12576c bd83f808',
-    'lecun_normal|float32|1234567|1099511627781': '3c7d57d5 3d1ea562 bddb0b89 3dd1e84b 3df06e76 be74697a',
+    'kaiming_normal|float16|0|0': 'ac08 34a3 30f7 2c37 a80e 341b',
+    "kaiming_normal|float16|18446744073709551615|'layers.3.mlp.w1'": '3083 aece aefa b12d b204 ad62',
+    'kaiming_normal|float16|1234567|1099511627781': '2529 2a77 b07c 304b 30ed b527',
+    'kaiming_normal|bfloat16|0|0': 'bd81 3e94 3e1f 3d87 bd02 3e83',
+    "kaiming_normal|bfloat16|18446744073709551615|'layers.3.mlp.w1'": '3e10 bdda bddf be26 be41 bdac',
+    'kaiming_normal|bfloat16|1234567|1099511627781': '3ca5 3d4f be0f 3e09 3e1e bea5',
+    'lecun_normal|float32|0|0': 'bd45bc06 3e5dde4a 3df241ac 3d4ecb5f bcc6f90c 3e45b8f0',
+    "lecun_normal|float32|18446744073709551615|'layers.3.mlp.w1'": '3ddc6e13 bda6a1e1 bdaac550 bdfc5901 be12576c bd83f808',
+    'lecun_normal|float32|1234567|1099511627781': '3c7d57d6 3d1ea55f bddb0b87 3dd1e84d 3df06e71 be746979',
     'lecun_normal|float64|0|0': '3fcbbbc9a91776c9 3fa9d96cd712dfef bfb108289c4cf7b7 bfd3e3f9dfc59563 bfc3c9d8486ace19 bfcc788a738d8cd8',
     "lecun_normal|float64|18446744073709551615|'layers.3.mlp.w1'": 'bfb4d43ce9f67ca9 bfbf8b2013b6b96f 3facf2cfe898586d bfc38612a5df9ecc bfabd92b60fd2c96 bfb4f10b7a683069',
     'lecun_normal|float64|1234567|1099511627781': '3fa3d4ac85972200 3fba3d08f85aba28 bfd04427e7918d53 3f7f46b9526e7b62 bfd300ba675f1f8c 3fc1640a8b071bac',
@@ -564,18 +591,18 @@ GOLDEN = {
     'variance_scaling_uniform|bfloat16|0|0': 'bd91 3e88 3e29 3d97 bd13 3e7c',
     "variance_scaling_uniform|bfloat16|18446744073709551615|'layers.3.mlp.w1'": '3e1b bdf0 bdf5 be2f be47 bdc0',
     'variance_scaling_uniform|bfloat16|1234567|1099511627781': '3cbb 3d69 be1a 3e14 3e28 be91',
-    'sparse|float32|0|0': 'bb27a6cb 3b474e02 00000000 3c4cf361 baa893dc 00000000',
-    "sparse|float32|18446744073709551615|'layers.3.mlp.w1'": '3c006963 bb8d8bf9 00000000 bbd73a00 00000000 bb5ff56f',
-    'sparse|float32|1234567|1099511627781': '3c97062c 3c64cd89 bbba7bc4 3c05be07 00000000 bc564102',
+    'sparse|float32|0|0': 'bb27a6cb 3c40efc1 00000000 3b2f5981 baa893de 00000000',
+    "sparse|float32|18446744073709551615|'layers.3.mlp.w1'": '3bbbaceb bb8d8bf7 00000000 bbd73a02 00000000 bb5ff574',
+    'sparse|float32|1234567|1099511627781': '3a569c47 3b067666 bbba7bc0 3bb2a00b 00000000 bc564100',
     'sparse|float64|0|0': '3f68e9c02762510e 3f899e6c4016787b 0000000000000000 bf9248740313068a bf80f46f90eb708c 0000000000000000',
     "sparse|float64|18446744073709551615|'layers.3.mlp.w1'": 'bf71b17f17a0adc0 bf7ae73ffe4fd353 0000000000000000 bf80b8dee722efa6 0000000000000000 bf71ca1cfc8af463',
     'sparse|float64|1234567|1099511627781': '3f8c99b0d9e1fb97 3f80b7c0f2cfe8c0 bf8cb779cd83acf1 3f95ed7018a32163 0000000000000000 3f799bf4372af860',
-    'sparse|float16|0|0': '993d 1a3a 0000 2268 9545 0000',
-    "sparse|float16|18446744073709551615|'layers.3.mlp.w1'": '2003 9c6c 0000 9eba 0000 9b00',
-    'sparse|float16|1234567|1099511627781': '24b8 2326 9dd4 202e 0000 a2b2',
-    'sparse|bfloat16|0|0': 'bb28 3b47 0000 3c4d baa9 0000',
-    "sparse|bfloat16|18446744073709551615|'layers.3.mlp.w1'": '3c00 bb8e 0000 bbd7 0000 bb60',
-    'sparse|bfloat16|1234567|1099511627781': '3c97 3c65 bbba 3c06 0000 bc56',
+    'sparse|float16|0|0': '993d 2207 0000 197b 9545 0000',
+    "sparse|float16|18446744073709551615|'layers.3.mlp.w1'": '1ddd 9c6c 0000 9eba 0000 9b00',
+    'sparse|float16|1234567|1099511627781': '12b5 1834 9dd4 1d95 0000 a2b2',
+    'sparse|bfloat16|0|0': 'bb28 3c41 0000 3b2f baa9 0000',
+    "sparse|bfloat16|18446744073709551615|'layers.3.mlp.w1'": '3bbc bb8e 0000 bbd7 0000 bb60',
+    'sparse|bfloat16|1234567|1099511627781': '3a57 3b06 bbba 3bb3 0000 bc56',
 }
 
 

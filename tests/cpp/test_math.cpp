@@ -88,6 +88,9 @@ struct vec_f32 {
   static f as_float(i x) { return (f)x; }
   static f to_float(i x) { return __builtin_convertvector(x, f); }
   static f splat(double c) { return (f)_mm512_set1_ps(static_cast<float>(c)); }
+  static f lookup32(const float* t, i k) {
+    return (f)_mm512_permutex2var_ps(_mm512_loadu_ps(t), (__m512i)k, _mm512_loadu_ps(t + 16));
+  }
 };
 
 struct vec_f64 {

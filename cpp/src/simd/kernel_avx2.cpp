@@ -34,6 +34,17 @@ struct V {
     static f as_float(i x) { return (f)x; }
     static f to_float(i x) { return __builtin_convertvector(x, f); }
     static f splat(double c) { return f{} + static_cast<float>(c); }
+    // Entry k mod 32: vpermps on each quarter (the low 3 bits of k), then two levels of blends on
+    // bits 3 and 4. 7 instructions per read; vgatherdps measured 1.7x slower on the dev machine.
+    static f lookup32(const float* t, i k) {
+      const __m256i ix = (__m256i)k;
+      const __m256 b3 = (__m256)(k << 28), b4 = (__m256)(k << 27);  // blendv reads the sign bit
+      const __m256 q0 = _mm256_permutevar8x32_ps(_mm256_loadu_ps(t), ix);
+      const __m256 q1 = _mm256_permutevar8x32_ps(_mm256_loadu_ps(t + 8), ix);
+      const __m256 q2 = _mm256_permutevar8x32_ps(_mm256_loadu_ps(t + 16), ix);
+      const __m256 q3 = _mm256_permutevar8x32_ps(_mm256_loadu_ps(t + 24), ix);
+      return (f)_mm256_blendv_ps(_mm256_blendv_ps(q0, q1, b3), _mm256_blendv_ps(q2, q3, b3), b4);
+    }
   };
   struct L64 {
     using scalar = double;

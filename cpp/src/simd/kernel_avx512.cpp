@@ -41,6 +41,10 @@ struct V {
     static f as_float(i x) { return (f)x; }
     static f to_float(i x) { return __builtin_convertvector(x, f); }
     static f splat(double c) { return f{} + static_cast<float>(c); }
+    // vpermi2ps: entry k mod 32 of the two registers holding the table (hoisted out of the loop).
+    static f lookup32(const float* t, i k) {
+      return (f)_mm512_permutex2var_ps(_mm512_loadu_ps(t), (__m512i)k, _mm512_loadu_ps(t + 16));
+    }
   };
   struct L64 {
     using scalar = double;

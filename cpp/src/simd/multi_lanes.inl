@@ -94,6 +94,7 @@ struct multi_lanes {
   static i as_int(const f& x) { return map<i>([](auto a) { return L::as_int(a); }, x); }
   static f as_float(const i& x) { return map<f>([](auto a) { return L::as_float(a); }, x); }
   static f to_float(const i& x) { return map<f>([](auto a) { return L::to_float(a); }, x); }
+  static f lookup32(const float* t, const i& k) { return map<f>([t](auto a) { return L::lookup32(t, a); }, k); }
   static f splat(double c) {
     f r;
     const typename L::f s = L::splat(c);

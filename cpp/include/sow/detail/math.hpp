@@ -15,6 +15,7 @@
 #include <type_traits>
 
 #include "sow/config.hpp"
+#include "sow/detail/inv_phi32_table.hpp"
 
 namespace sow::detail {
 
@@ -171,40 +172,51 @@ SOW_HD SOW_FORCEINLINE typename L::f horner2(typename L::f x, typename L::mask f
   return acc;
 }
 
-// float32: Giles' single-precision erfinv central polynomial ("Approximating the erfinv function",
-// GPU Computing Gems Jade, 2011; the coefficients XLA's ErfInv32 uses) where w = -log(t(2-t)) < 5
-// (99.3% of normals): no division, no sqrt. Its tail polynomial is accurate only to w ~ 16 (measured:
-// 6e-4 relative error at w = 22), too short for sow's 31-bit normals and for truncated tails, so
-// the tail (w >= 5, p < 0.0017) is AS241 PPND7's, valid down to p ~ 1e-37.
-struct giles32 {
-  double c[9] = {1.50140941, 0.246640727, -0.00417768164, -0.00125372503, 0.00021858087,
-                 -4.39150654e-06, -3.5233877e-06, 3.43273939e-07, 2.81022636e-08};
-};
 }  // namespace math_impl
 
-// float32 Phi^-1(t/2) from t = 2p in (0, 1]: the normal transform has t at hand (stream format
-// section 4). In sow's float32 transforms p >= 2^-125 always (smaller tail masses take the float64
-// path), so every log argument here is a normal number.
+// float32 Phi^-1(t/2) from t = 2p in (0, 1] (stream format 2, docs/stream-format.md section 5):
+// the normal transform has t at hand (section 4). For t >= 2^-16 (all but 2^-16 of normals): a
+// degree-5 polynomial in r = e - t >= 0 on one of 32 segments, the two halves of each binade of t
+// in [2^-16, 1), chosen by t's exponent and top mantissa bit (bits >> 22), e the segment's end.
+// No log, no division: 3 integer ops pick the segment, 4 make r, 6 table reads (one vpermi2ps
+// each on AVX-512, the 32 entries of a coefficient held in two registers) and 10 flops evaluate it.
+// With all-positive coefficients Horner on r >= 0 is monotone in r, so |z| never steps back
+// within a segment; the table's c0 are set so that it never steps back across one either
+// (inv_phi32_table.hpp). t = 1 and t just above 1 (trunc_normal's q may round past 1/2) join the
+// last segment, whose c0 = 0 makes z(1) = 0 exactly. Smaller t (p < 2^-17, |z| > 4.34; only
+// 2^-16 of normals, and trunc_normal's deep tails; p >= 2^-125 always, smaller tail masses take
+// the float64 path) take AS241 PPND7's tail, evaluated only where some lane needs it.
 template <class L>
 SOW_HD SOW_FORCEINLINE typename L::f inv_phi_lower_t(typename L::f t) {
   using namespace math_impl;
   using F = typename L::f;
+  using I = typename L::i;
   static_assert(!is_f64<L>, "float32 only");
-  // Phi^-1(p) = -sqrt(2) erfinv(1 - t).
-  const F w = -detail::log<L, true>(t * (kf<L>(2.0) - t));
-  constexpr giles32 g{};
-  const F e = (kf<L>(1.0) - t) * horner<L>(w - kf<L>(2.5), g.c[0], g.c[1], g.c[2], g.c[3], g.c[4], g.c[5],
-                                           g.c[6], g.c[7], g.c[8]);
-  F z = -(kf<L>(1.4142135623730951) * e);
-  const auto tail = w >= kf<L>(5.0);
-  // The tail is evaluated only when some lane needs it (5% of 16-lane vectors); lanes that do
-  // not need it take the central value either way, so this changes no bit, only the cost.
+  const I bits = L::as_int(t);
+  const I half_binade = bits >> 22;  // t > 0: the biased exponent and the top mantissa bit
+  // Segment k = min(bits >> 22, 253) - 222: 0 for [2^-16, 1.5 * 2^-16), ..., 31 for [0.75, 1].
+  const I k = L::select_i(half_binade < ki<L>(253), half_binade, ki<L>(253)) - ki<L>(222);
+  // The segment's end: t's bits with the 22 low bits set, plus one; 1 for the last segment.
+  F end = L::as_float((bits | ki<L>(0x3fffff)) + ki<L>(1));
+  end = L::select(end < kf<L>(1.0), end, kf<L>(1.0));
+  const F r = end - t;  // exact (Sterbenz): end / 2 <= t <= end in the segment
+  const inv_phi32_coefs& tab = inv_phi32_table();
+  F a = L::lookup32(tab.c[5], k);
+  a = L::lookup32(tab.c[4], k) + r * a;
+  a = L::lookup32(tab.c[3], k) + r * a;
+  a = L::lookup32(tab.c[2], k) + r * a;
+  a = L::lookup32(tab.c[1], k) + r * a;
+  a = L::lookup32(tab.c[0], k) + r * a;
+  F z = -a;
+  const auto tail = t < kf<L>(0x1p-16);
+  // Lanes that do not need the tail keep the table's value either way: this changes no bit,
+  // only the cost (2^-16 of normals: one 64-lane group in ~500 takes it).
   if (L::any(tail)) {
-    const F r = L::sqrt(-detail::log<L, true>(t * kf<L>(0.5)));
-    const auto near = r <= kf<L>(5.0);
-    const F x = L::select(near, r - kf<L>(1.6), r - kf<L>(5.0));
-    constexpr ppnd7 k{};
-    z = L::select(tail, -(horner2<L>(x, near, k.c, k.e) / horner2<L>(x, near, k.d, k.f)), z);
+    const F rt = L::sqrt(-detail::log<L, true>(t * kf<L>(0.5)));
+    const auto near = rt <= kf<L>(5.0);
+    const F x = L::select(near, rt - kf<L>(1.6), rt - kf<L>(5.0));
+    constexpr ppnd7 c{};
+    z = L::select(tail, -(horner2<L>(x, near, c.c, c.e) / horner2<L>(x, near, c.d, c.f)), z);
   }
   return z;
 }

@@ -44,6 +44,8 @@ struct scalar_lanes<float> {
   // Round to nearest even (the IEEE default on every target we build for).
   static SOW_HD SOW_FORCEINLINE f to_float(i x) { return static_cast<f>(x); }
   static SOW_HD SOW_FORCEINLINE f splat(double c) { return static_cast<f>(c); }
+  // Entry k mod 32 of a 32-entry table (vector policies: one permute over the same entries).
+  static SOW_HD SOW_FORCEINLINE f lookup32(const float* table, i k) { return table[k & 31]; }
 };
 
 template <>

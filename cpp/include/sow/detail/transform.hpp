@@ -45,7 +45,11 @@ SOW_HD SOW_FORCEINLINE typename L::f std_normal(typename L::u x) {
   using f = typename L::f;
   using i = typename L::i;
   if constexpr (is_f32<L>) {
-    const f t = L::to_float((i)(x & 0x7fffffffu)) * L::splat(0x1p-31) + L::splat(0x1p-32);
+    // Words with the sign bit use the complement of their low 31 bits, so that z is
+    // non-decreasing in the whole 32-bit word and z(~x) = -z(x) exactly (stream format 2).
+    const i xi = (i)x;
+    const i y = (xi ^ (xi >> 31)) & 0x7fffffff;  // arithmetic shift: all ones for the sign bit
+    const f t = L::to_float(y) * L::splat(0x1p-31) + L::splat(0x1p-32);
     // z <= 0; the sign bit of x negates it: an xor of the sign bit is exactly IEEE negation.
     return L::as_float(L::as_int(inv_phi_lower_t<L>(t)) ^ (i)(x & 0x80000000u));
   } else {

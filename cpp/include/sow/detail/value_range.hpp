@@ -68,14 +68,12 @@ inline std::string short_num(long double v) {
 // allows it, tests/test_value_ranges.py and the report of issue 9):
 //   uniform: v = mid + half*s with s increasing in x >> 8 (x >> 11 for float64) and half >= 0;
 //     each rounding is monotone, so v is non-decreasing in the word: words 0 and all ones.
-//   normal: v = mean + std*z, non-decreasing in z (std >= 0, monotone roundings). |z| is largest
-//     at the smallest tail probability p, word bits y = 0: t = 2^-32 (float32), p = 2^-54
-//     (float64). The float32 transform is not monotone in the last bits (measured over all 2^31
-//     words: 87876 steps back by one or two ulps, the first near |z| = 3.87), but the next p is
-//     1.5 times larger and moves |z| by ~0.1, far more than the transform's error (4.3e-7
-//     relative in float32, 6e-16 in float64), so no other word comes near: |z| <= 6.33795834
-//     (float32, all 2^31 words checked) and 8.2923610758135951 (float64). Words 0 and the sign
-//     bit.
+//   normal: v = mean + std*z, non-decreasing in z (std >= 0, monotone roundings). float32 (stream
+//     format 2): z is non-decreasing in the whole 32-bit word (checked over every word by
+//     tests/cpp/test_inv_phi32.cpp), |z| <= 6.33795834 at words 0 and all ones, as for uniform.
+//     float64: |z| is largest at the smallest tail probability p = 2^-54 (bits y = 0); the next
+//     p is 3 times larger and moves |z| by far more than the transform's 6e-16 relative error,
+//     so |z| <= 8.2923610758135951 at words 0 and the sign bit alone.
 //   trunc_normal: v = clamp(mean + std*z(u), a', b') with z(u) the truncated inverse CDF,
 //     increasing (decreasing when mirrored) in u, u from words 0 and all ones. In a narrow
 //     interval consecutive u can move z by less than the inverse CDF's last-bit wobble, so an
@@ -90,12 +88,12 @@ struct extremes {
 template <class T>
 struct word_pair;
 template <>
-struct word_pair<float> {
-  static constexpr std::uint32_t zero = 0, ones = 0xffffffffu, sign = 0x80000000u;
+struct word_pair<float> {  // normal_hi: the word of the largest normal value
+  static constexpr std::uint32_t zero = 0, ones = 0xffffffffu, normal_hi = ones;
 };
 template <>
 struct word_pair<double> {
-  static constexpr std::uint64_t zero = 0, ones = ~std::uint64_t{0}, sign = std::uint64_t{1} << 63;
+  static constexpr std::uint64_t zero = 0, ones = ~std::uint64_t{0}, normal_hi = std::uint64_t{1} << 63;
 };
 
 /// The value of `p` at stream word `x` in the working precision T, exactly as the scalar kernel
@@ -137,7 +135,7 @@ extremes end_values(const prepared_dist& p, const dist& d) {
   unit.lo = -std::numeric_limits<T>::infinity(), unit.hi = std::numeric_limits<T>::infinity();
   dist_consts<double> unit_d = p.d;
   unit_d.mean = 0, unit_d.std = 1, unit_d.lo = -HUGE_VAL, unit_d.hi = HUGE_VAL;
-  const typename scalar_lanes<T>::u w0 = W::zero, w1 = p.kind == dist_kind::normal ? W::sign : W::ones;
+  const typename scalar_lanes<T>::u w0 = W::zero, w1 = p.kind == dist_kind::normal ? W::normal_hi : W::ones;
   double v0 = value_at<T>(p, c, p.d, w0), v1 = value_at<T>(p, c, p.d, w1);
   double z0 = value_at<T>(p, unit, unit_d, w0), z1 = value_at<T>(p, unit, unit_d, w1);
   if (z1 < z0) std::swap(z0, z1), std::swap(v0, v1);  // a mirrored trunc_normal decreases in u
