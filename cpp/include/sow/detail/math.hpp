@@ -161,6 +161,23 @@ struct ppnd7 {
   double e[4] = {6.6579051150e0, 3.0812263860e0, 4.2868294337e-1, 1.7337203997e-2};
   double f[4] = {1.0, 2.4197894225e-1, 1.2258202635e-2, 0.0};
 };
+// c5[k] + ... Horner on the table's segment k. A policy may provide horner32 itself (AVX2 picks
+// cheaper reads when every lane's segment is in the table's upper half): the same entries, so
+// the same bits, only fewer instructions.
+template <class L>
+SOW_HD SOW_FORCEINLINE typename L::f table_horner(const inv_phi32_coefs& tab, typename L::i k, typename L::f r) {
+  if constexpr (requires { L::horner32(tab, k, r); }) {
+    return L::horner32(tab, k, r);
+  } else {
+    typename L::f a = L::lookup32(tab.c[5], k);
+    a = L::lookup32(tab.c[4], k) + r * a;
+    a = L::lookup32(tab.c[3], k) + r * a;
+    a = L::lookup32(tab.c[2], k) + r * a;
+    a = L::lookup32(tab.c[1], k) + r * a;
+    return L::lookup32(tab.c[0], k) + r * a;
+  }
+}
+
 template <class L, int N>
 SOW_HD SOW_FORCEINLINE typename L::f horner2(typename L::f x, typename L::mask first, const double (&c1)[N],
                                              const double (&c2)[N]) {
@@ -200,14 +217,7 @@ SOW_HD SOW_FORCEINLINE typename L::f inv_phi_lower_t(typename L::f t) {
   F end = L::as_float((bits | ki<L>(0x3fffff)) + ki<L>(1));
   end = L::select(end < kf<L>(1.0), end, kf<L>(1.0));
   const F r = end - t;  // exact (Sterbenz): end / 2 <= t <= end in the segment
-  const inv_phi32_coefs& tab = inv_phi32_table();
-  F a = L::lookup32(tab.c[5], k);
-  a = L::lookup32(tab.c[4], k) + r * a;
-  a = L::lookup32(tab.c[3], k) + r * a;
-  a = L::lookup32(tab.c[2], k) + r * a;
-  a = L::lookup32(tab.c[1], k) + r * a;
-  a = L::lookup32(tab.c[0], k) + r * a;
-  F z = -a;
+  F z = -math_impl::table_horner<L>(inv_phi32_table(), k, r);
   const auto tail = t < kf<L>(0x1p-16);
   // Lanes that do not need the tail keep the table's value either way: this changes no bit,
   // only the cost (2^-16 of normals: one 64-lane group in ~500 takes it).
