@@ -35,18 +35,6 @@ def segments():
     return out
 
 
-def lawson(A, y, iters=ITERS):
-    wt = np.ones_like(y)
-    c = None
-    for _ in range(iters):
-        W = wt / y
-        c, *_ = np.linalg.lstsq(A * W[:, None], y * W, rcond=None)
-        err = np.abs(A @ c - y) / y
-        wt = wt * err
-        wt /= wt.sum()
-    return c
-
-
 def fit_segment(s, w, top):
     k = np.arange(NODES)
     rho = 0.5 - 0.5 * np.cos(np.pi * (k + 0.5) / NODES)
@@ -94,7 +82,6 @@ def make_monotone(coefs):
 
 def main():
     coefs = make_monotone(np.array([fit_segment(s, w, k == 31) for k, (s, w) in enumerate(segments())]))
-    np.save("/tmp/inv_phi32_coefs.npy", coefs)
     print("// c[j][k]: coefficient of r^j on segment k")
     print("{{")
     for j in range(DEG + 1):
