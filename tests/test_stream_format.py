@@ -168,6 +168,16 @@ def test_normal_derived(seed, key, dtype):
         np.testing.assert_array_equal(ref.bits_of(out), ref.bits_of(exact))
 
 
+def test_inverse_cdf_table_in_header_is_the_documents():
+    # The C++ table (sow/detail/inv_phi32_table.hpp) holds exactly the values §5 lists.
+    import re
+
+    hdr = (ref.DOC.parents[1] / "cpp" / "include" / "sow" / "detail" / "inv_phi32_table.hpp").read_text()
+    vals = [float.fromhex(v) for v in re.findall(r"(-?0x[0-9a-f.]+p[-+]\d+)f", hdr)]
+    assert len(vals) == 6 * 32
+    np.testing.assert_array_equal(np.array(vals, dtype=np.float32).reshape(6, 32), ref.inv_phi32_table())
+
+
 def test_normal_float32_exact_at_every_tail_word_and_segment_edge():
     # Every word whose t lies below the table (y < 2^15: PPND7's tail, with sow's log), both signs,
     # and words at and around every segment edge of the table, through the scalar transform.
