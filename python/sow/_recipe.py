@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Union
 
-__all__ = ["Recipe", "Target", "MODULE_CODE", "HF_INIT", "Action"]
+__all__ = ["Recipe", "Target", "MODULE_CODE", "HF_INIT", "Action", "resolve_recipe"]
 
 
 class _ModuleCode:
@@ -158,3 +158,17 @@ def _check_spec(spec: Any, where: str) -> None:
         return
     raise TypeError(f"{where}: spec must be a sow.Spec, a name, a pair (name, {{params}}), a "
                     f"callable or sow.torch.MODULE_CODE, got {spec!r}")
+
+
+def resolve_recipe(recipe: Any, named: Any) -> Recipe:
+    """``recipe`` as a :class:`Recipe`: itself, or the one ``named`` (a mapping) holds under
+    that name; a ValueError for an unknown name, a TypeError for anything else."""
+    if isinstance(recipe, Recipe):
+        return recipe
+    if isinstance(recipe, str):
+        r = named.get(recipe)
+        if r is None:
+            raise ValueError(f"recipe: unknown recipe {recipe!r} (one of {', '.join(named)}, or "
+                             f"a sow.Recipe)")
+        return r
+    raise TypeError(f"recipe must be a name or a sow.Recipe, got {type(recipe).__name__}")

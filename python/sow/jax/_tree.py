@@ -18,6 +18,7 @@ import numpy as np
 
 from .. import Spec
 from .._recipe import HF_INIT, MODULE_CODE, Action, Recipe, Target
+from .._recipe import resolve_recipe as _shared_resolve
 from .._validate import check_seed
 from ._array import Leaf, as_sharding, build, check_layout, check_sharding, sow_dtype, with_layout
 
@@ -83,15 +84,7 @@ RECIPES: dict[str, Recipe] = {
 
 
 def resolve_recipe(recipe: Any) -> Recipe:
-    if isinstance(recipe, Recipe):
-        return recipe
-    if isinstance(recipe, str):
-        r = RECIPES.get(recipe)
-        if r is None:
-            raise ValueError(f"recipe: unknown recipe {recipe!r} (one of {', '.join(RECIPES)}, or "
-                             f"a sow.Recipe)")
-        return r
-    raise TypeError(f"recipe must be a name or a sow.Recipe, got {type(recipe).__name__}")
+    return _shared_resolve(recipe, RECIPES)
 
 
 def _names_fn(names: Any) -> Callable[[str], str]:

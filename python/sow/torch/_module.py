@@ -34,6 +34,7 @@ from sow._validate import check_seed, check_threads
 from ._fill import Batch, describe_sets, is_dtensor, local_view
 from ._layers import buffer_default, torch_default
 from ._patch import Geometry, Record, Recorder, _contiguous_strides, apply_writes, routing, stand_ins
+from .._recipe import resolve_recipe as _shared_resolve
 from ._recipe import HF_INIT, MODULE_CODE, Action, Recipe, Target
 from ._recipes import RECIPES
 
@@ -151,15 +152,7 @@ def _target(t: _Tensor, root: Any) -> Target:
 
 
 def _resolve_recipe(recipe: Any) -> Recipe:
-    if isinstance(recipe, Recipe):
-        return recipe
-    if isinstance(recipe, str):
-        r = RECIPES.get(recipe)
-        if r is None:
-            raise ValueError(f"recipe: unknown recipe {recipe!r} (one of {', '.join(RECIPES)}, or "
-                             f"a sow.Recipe)")
-        return r
-    raise TypeError(f"recipe must be a name or a sow.Recipe, got {type(recipe).__name__}")
+    return _shared_resolve(recipe, RECIPES)
 
 
 def _skip_matcher(skip: Any) -> Callable[[Target], bool]:
