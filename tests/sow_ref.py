@@ -182,16 +182,37 @@ DOC = pathlib.Path(__file__).resolve().parents[1] / "docs" / "stream-format.md"
 
 
 def inv_phi32_table():
-    """c[j][k] from the table of stream-format §5 (rows '| k | segment | c0 | ... | c5 |')."""
+    """c[j][q] from the table of stream-format §5 (rows '| q | segment | c0 | ... | c7 |')."""
     rows = {}
     for line in DOC.read_text(encoding="utf-8").splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
-        if len(cells) == 8 and cells[0].isdigit() and cells[2].startswith(("0x", "-0x")):
+        if len(cells) == 10 and cells[0].isdigit() and cells[2].startswith(("0x", "-0x")):
             rows[int(cells[0])] = [float.fromhex(c) for c in cells[2:]]
     assert sorted(rows) == list(range(32)), "stream-format.md: the inverse CDF table has 32 rows"
-    c = np.array([rows[k] for k in range(32)], dtype=np.float64)
+    c = np.array([rows[q] for q in range(32)], dtype=np.float64)
     assert np.all(c.astype(np.float32).astype(np.float64) == c), "table values must be float32"
-    return c.T.astype(np.float32)  # (6, 32)
+    return c.T.astype(np.float32)  # (8, 32)
+
+
+def fma32(a, b, c):
+    """a * b + c rounded once to float32 (ties to even), elementwise, exactly as IEEE fma: the
+    product of two float32 is exact in float64; the sum's float64 rounding error is recovered
+    (TwoSum), and the one case where rounding float64 to float32 could differ from rounding the
+    exact value (the float64 sum on a float32 midpoint with a nonzero error) is decided by the
+    error's sign. Normal-range values only, as the format's evaluation has."""
+    a, b, c = (np.asarray(v, dtype=np.float32).astype(np.float64) for v in (a, b, c))
+    p = a * b
+    s = p + c
+    bb = s - p
+    err = (p - (s - bb)) + (c - bb)
+    f = s.astype(np.float32)
+    toward = np.where(s > f.astype(np.float64), np.float32(np.inf), np.float32(-np.inf)).astype(np.float32)
+    other = np.nextafter(f, toward)
+    mid = (f.astype(np.float64) + other.astype(np.float64)) / 2
+    tie = (s == mid) & (err != 0)
+    up = np.maximum(f, other)
+    down = np.minimum(f, other)
+    return np.where(tie, np.where(err > 0, up, down), f).astype(np.float32)
 
 
 def _f32(v):
@@ -221,20 +242,21 @@ def _horner32(x, coefs):
 
 
 def inv_phi_lower_t_f32(t):
-    """Phi^-1(t/2) for float32 t in (0, 1], exactly as stream-format §5 (format 2) defines it."""
+    """Phi^-1(t/2) for float32 t in (0, 1], exactly as stream-format §5 (format 3) defines it."""
     t = np.asarray(t, dtype=np.float32)
     c = inv_phi32_table()
-    b = t.view(np.int32)
-    k = np.minimum(b >> np.int32(22), np.int32(253)) - np.int32(222)
-    e = ((b | np.int32(0x3FFFFF)) + np.int32(1)).view(np.float32)
-    e = np.where(e < _f32(1), e, _f32(1)).astype(np.float32)
-    r = e - t
-    kk = k & 31
-    a = c[5][kk]
-    for j in (4, 3, 2, 1, 0):
-        a = c[j][kk] + r * a
+    t16 = (t * _f32(2.0**16)).astype(np.float32)  # exact
+    up = t16.view(np.int32) + np.int32(0x400000)
+    q = (up >> np.int32(23)) - np.int32(112)
+    e = ((up & np.int32(0x7F800000)) | np.int32(0x400000)).view(np.float32)
+    e = np.where(e < _f32(2.0**16), e, _f32(2.0**16)).astype(np.float32)
+    r = (e - t16).astype(np.float32)
+    qq = q & 31
+    a = c[7][qq]
+    for j in range(6, -1, -1):
+        a = fma32(r, a, c[j][qq])
     z = -a
-    tail = t < _f32(2.0**-16)
+    tail = t16 < _f32(float.fromhex("0x1.8p-16"))
     if np.any(tail):
         tt = t[tail]
         rt = np.sqrt(-log_sow_f32(tt * _f32(0.5)))

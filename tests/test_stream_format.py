@@ -53,7 +53,7 @@ KEY_STRINGS = ["", "a", "layers.3.mlp.w1", "encoder.embed_tokens.weight", "ü→
 
 
 def test_stream_format_number():
-    assert sow.STREAM_FORMAT == 2
+    assert sow.STREAM_FORMAT == 3
 
 
 @pytest.mark.parametrize("s", KEY_STRINGS)
@@ -163,7 +163,7 @@ def test_normal_derived(seed, key, dtype):
     err = np.abs(out.astype(np.float64) - z_ref)
     i = int(np.argmax(err))
     assert err[i] <= Z_TOL[dtype], f"index {i}: got {out[i]!r}, reference {z_ref[i]!r}"
-    if dtype == "float32":  # §5 format 2: exact, from the document's own table
+    if dtype == "float32":  # §5 format 3: exact, from the document's own table
         exact = ref.normal_f32_from_words(words_for(seed, int_key(key), n, dtype))
         np.testing.assert_array_equal(ref.bits_of(out), ref.bits_of(exact))
 
@@ -174,15 +174,16 @@ def test_inverse_cdf_table_in_header_is_the_documents():
 
     hdr = (ref.DOC.parents[1] / "cpp" / "include" / "sow" / "detail" / "inv_phi32_table.hpp").read_text()
     vals = [float.fromhex(v) for v in re.findall(r"(-?0x[0-9a-f.]+p[-+]\d+)f", hdr)]
-    assert len(vals) == 6 * 32
-    np.testing.assert_array_equal(np.array(vals, dtype=np.float32).reshape(6, 32), ref.inv_phi32_table())
+    assert len(vals) == 8 * 32
+    np.testing.assert_array_equal(np.array(vals, dtype=np.float32).reshape(8, 32), ref.inv_phi32_table())
 
 
 def test_normal_float32_exact_at_every_tail_word_and_segment_edge():
-    # Every word whose t lies below the table (y < 2^15: PPND7's tail, with sow's log), both signs,
-    # and words at and around every segment edge of the table, through the scalar transform.
+    # Every word whose t lies below 2^-16 (y < 2^15: the table's deep segments and, at y = 0,
+    # PPND7's tail with sow's log), both signs, and words at and around every segment edge of the
+    # table (0.75 * 2^k and 1.5 * 2^k), through the scalar transform.
     y = np.arange(1 << 15, dtype=np.uint64)
-    edges = np.array([2.0**e * m for e in range(-16, 0) for m in (1.0, 1.5)] + [1.0])
+    edges = np.array([0.75 * 2.0**e for e in range(-31, 1)] + [1.5 * 2.0**e for e in range(-32, 0)] + [1.0])
     # y with float(y) 2^-31 + 2^-32 near each edge t: y ~ (t - 2^-32) 2^31.
     ye = np.clip(np.round((edges - 2.0**-32) * 2.0**31), 2, 2**31 - 3).astype(np.int64)
     ye = (ye[:, None] + np.arange(-2, 3)[None, :]).reshape(-1).astype(np.uint64)
@@ -478,8 +479,9 @@ def golden_compute(name, dtype, seed, key):
     return " ".join(f"{int(v):0{width}x}" for v in ref.bits_of(out[list(GOLDEN_INDICES)]))
 
 
-# Pinned from the implementation (stream format 1) after the derived checks above passed; the
-# uniform rows were also re-derived from the pure-Python Philox (tests/sow_ref.py).
+# Pinned from the implementation (stream format 3; the uniform family unchanged since format 1)
+# after the derived checks above passed; the uniform rows were also re-derived from the pure-Python
+# Philox (tests/sow_ref.py), the float32 normal rows from the document's table (sow_ref).
 GOLDEN = {
     'uniform|float32|0|0': '3efec78a 3fd9c437 3fab6d98 3f81c112 3f1f4087 3fd070e5',
     "uniform|float32|18446744073709551615|'layers.3.mlp.w1'": '3fa54f06 3eaa1712 3ea514b6 3e0e75d0 3d662860 3ed4d52e',
@@ -493,9 +495,9 @@ GOLDEN = {
     'uniform|bfloat16|0|0': '3eff 3fda 3fab 3f82 3f1f 3fd0',
     "uniform|bfloat16|18446744073709551615|'layers.3.mlp.w1'": '3fa5 3eaa 3ea5 3e0e 3d66 3ed5',
     'uniform|bfloat16|1234567|1099511627781': '3f55 3f74 3e59 3fa2 3fab be86',
-    'normal|float32|0|0': 'bda1f00f 3f6c9fd5 3f0a8769 3e931826 3c235890 3f54642d',
-    "normal|float32|18446744073709551615|'layers.3.mlp.w1'": '3f003c2a be4f3bc8 be56f888 beb83440 bede90f3 be0e8e10',
-    'normal|float32|1234567|1099511627781': '3e211522 3e7977e6 be98c427 3ef6923f 3f09aaa9 bf50bd7e',
+    'normal|float32|0|0': 'bda1f00f 3f6c9fd7 3f0a8767 3e931825 3c2358a0 3f54642d',
+    "normal|float32|18446744073709551615|'layers.3.mlp.w1'": '3f003c2b be4f3bc8 be56f888 beb8343d bede90f1 be0e8e0c',
+    'normal|float32|1234567|1099511627781': '3e211522 3e7977e8 be98c428 3ef6923f 3f09aaa8 bf50bd7f',
     'normal|float64|0|0': '3fd4063b7bf02aba 3fef3879994bc6f9 bfc2d14da05e81ac bff265a549c3358c bfdeb04da69c9fcc bfe7ee6fb0803b7b',
     "normal|float64|18446744073709551615|'layers.3.mlp.w1'": 'bfc9e77936e2af47 bfd7068797c0e8bc 3fedc456238e1f38 bfde2e01333605d6 bfba1069f2d6ac72 bfca1d529ba329c9',
     'normal|float64|1234567|1099511627781': '3ff13da650c12f30 3fe57c2e3cc699c5 bfec357a0594d1f4 3ff9954c348c061d bff1423755355ff8 3fe1347cc15eb307',
@@ -505,9 +507,9 @@ GOLDEN = {
     'normal|bfloat16|0|0': 'bda2 3f6d 3f0b 3e93 3c23 3f54',
     "normal|bfloat16|18446744073709551615|'layers.3.mlp.w1'": '3f00 be4f be57 beb8 bedf be0f',
     'normal|bfloat16|1234567|1099511627781': '3e21 3e79 be99 3ef7 3f0a bf51',
-    'trunc_normal|float32|0|0': 'bb9fddcd 3cb360de 3c43dcb0 3ba730f8 bb20de1d 3c9fdb4e',
-    "trunc_normal|float32|18446744073709551615|'layers.3.mlp.w1'": '3c32372b bc06b87c bc0a1106 bc4c054a bc6ca1a1 bbd56421',
-    'trunc_normal|float32|1234567|1099511627781': '3accd352 3b804385 bc311886 3c29b547 3c4262f0 bcc59ad0',
+    'trunc_normal|float32|0|0': 'bb9fddcd 3cb360e0 3c43dcb0 3ba730f8 bb20de1b 3c9fdb4e',
+    "trunc_normal|float32|18446744073709551615|'layers.3.mlp.w1'": '3c32372b bc06b87d bc0a1107 bc4c0549 bc6ca1a2 bbd5641e',
+    'trunc_normal|float32|1234567|1099511627781': '3accd352 3b804387 bc311886 3c29b545 3c4262f2 bcc59ad0',
     'trunc_normal|float64|0|0': '3f966c1c22a2ed6e 3f74e61fd95e816c bf7b8a4adac1e74e bfa014d0440b7aac bf8fff5f97753e04 bf9704b707546a09',
     "trunc_normal|float64|18446744073709551615|'layers.3.mlp.w1'": 'bf80d7101d3d4738 bf8980a931d5e621 3f776791f471605f bf8f91c9910ef1b0 bf7683dd5f3d85cc bf80ee5a60d6349e',
     'trunc_normal|float64|1234567|1099511627781': '3f7008711fd0691e 3f8536a8754f63cd bf9a4d5c16c2a88e 3f49495beb0ba655 bf9eba2beb1a72a0 3f8c1edd5d9b8bfb',
@@ -517,9 +519,9 @@ GOLDEN = {
     'trunc_normal|bfloat16|0|0': 'bba0 3cb3 3c44 3ba7 bb21 3ca0',
     "trunc_normal|bfloat16|18446744073709551615|'layers.3.mlp.w1'": '3c32 bc07 bc0a bc4c bc6d bbd5',
     'trunc_normal|bfloat16|1234567|1099511627781': '3acd 3b80 bc31 3c2a 3c42 bcc6',
-    'trunc_normal_tail|float32|0|0': '40509e79 404267da 4045bf09 40494b26 404e9745 40430955',
-    "trunc_normal_tail|float32|18446744073709551615|'layers.3.mlp.w1'": '40463af8 4053afce 4053e261 405804f1 405a3ba3 40521407',
-    'trunc_normal_tail|float32|1234567|1099511627781': '404b95d0 404a06be 405646a1 40467922 4045c925 40669076',
+    'trunc_normal_tail|float32|0|0': '40509e79 404267db 4045bf0a 40494b26 404e9745 40430955',
+    "trunc_normal_tail|float32|18446744073709551615|'layers.3.mlp.w1'": '40463af9 4053afd0 4053e263 405804f2 405a3ba5 40521407',
+    'trunc_normal_tail|float32|1234567|1099511627781': '404b95d1 404a06bf 405646a2 40467923 4045c925 40669077',
     'trunc_normal_tail|float64|0|0': '40084cfb3c6b6f7c 40092964b60a10fd 400a48b985e29886 400e2f99f0d06e38 400b732b5311d832 400c8955d2ab564b',
     "trunc_normal_tail|float64|18446744073709551615|'layers.3.mlp.w1'": '400a75f9d7e3cc2b 400b009e31ef7463 40091dc4ac7a62e0 400b6b5755de72bd 400a2532631d5378 400a7759102f0761',
     'trunc_normal_tail|float64|1234567|1099511627781': '400940d7c050ba33 4008cf243a43361f 400d196a6cd10444 4009848f3ab3f04e 400de90b19dbced6 4008a0212019f4a2',
@@ -541,9 +543,9 @@ GOLDEN = {
     'xavier_uniform|bfloat16|0|0': 'bd4d 3e41 3def 3d56 bccf 3e32',
     "xavier_uniform|bfloat16|18446744073709551615|'layers.3.mlp.w1'": '3ddc bda9 bdad bdf8 be0d bd88',
     'xavier_uniform|bfloat16|1234567|1099511627781': '3c84 3d25 bdda 3dd2 3ded be4d',
-    'xavier_normal|float32|0|0': 'bd15b05b 3e2c43c9 3db85fb1 3d1c8feb bc968407 3e187b93',
-    "xavier_normal|float32|18446744073709551615|'layers.3.mlp.w1'": '3da79140 bd7cc316 bd818a04 bdc02aa7 bddf7b8e bd47f696',
-    'xavier_normal|float32|1234567|1099511627781': '3c3f9dd3 3cf01c93 bda680c7 3d9f7c9d 3db6f749 be3f4c53',
+    'xavier_normal|float32|0|0': 'bd15b05b 3e2c43ca 3db85fae 3d1c8fea bc968405 3e187b93',
+    "xavier_normal|float32|18446744073709551615|'layers.3.mlp.w1'": '3da79142 bd7cc318 bd818a04 bdc02aa5 bddf7b8c bd47f693',
+    'xavier_normal|float32|1234567|1099511627781': '3c3f9dd2 3cf01c95 bda680c8 3d9f7c9d 3db6f746 be3f4c54',
     'xavier_normal|float64|0|0': '3fa63e6b90e0ecf1 3fc6dfbc14a65949 bfa9cf6e6391110a bfd052f9de2c6a68 bfbe46c739a46d8c bfc625e83c7d93d2',
     "xavier_normal|float64|18446744073709551615|'layers.3.mlp.w1'": 'bfaf9862f355c88d bfb8055490c745d3 3fc5aff2b9c262a1 bfbddc69782c19a9 bfa5165f7d3d7fdb bfafc458554146b0',
     'xavier_normal|float64|1234567|1099511627781': '3fc9893954d2e9c6 3fbdda6ad62a1fa0 bfc9a3d152ec6cb2 3fd393ff83b6393c bfceca26182d58c5 3fb6dd87c38af00c',
@@ -565,9 +567,9 @@ GOLDEN = {
     'kaiming_uniform|bfloat16|0|0': 'bccd 3dc1 3d70 3cd6 bc50 3db3',
     "kaiming_uniform|bfloat16|18446744073709551615|'layers.3.mlp.w1'": '3d5c bd2a bd2e bd78 bd8d bd08',
     'kaiming_uniform|bfloat16|1234567|1099511627781': '3c05 3ca5 bd5b 3d52 3d6e bdce',
-    'kaiming_normal|float32|0|0': 'bd80fa5d 3e946e27 3e1edd29 3d86e67a bd01b0c0 3e8362a0',
-    "kaiming_normal|float32|18446744073709551615|'layers.3.mlp.w1'": '3e106201 bdd9ca3d bddf3b76 be25941a be408fca bdac4be1',
-    'kaiming_normal|float32|1234567|1099511627781': '3ca51ac1 3d4ee3ce be0f773b 3e096b95 3e1da69e bea4d488',
+    'kaiming_normal|float32|0|0': 'bd80fa5d 3e946e28 3e1edd27 3d86e679 bd01b0bf 3e8362a0',
+    "kaiming_normal|float32|18446744073709551615|'layers.3.mlp.w1'": '3e106202 bdd9ca3e bddf3b76 be259418 be408fc8 bdac4bde',
+    'kaiming_normal|float32|1234567|1099511627781': '3ca51ac0 3d4ee3d0 be0f773c 3e096b95 3e1da69c bea4d489',
     'kaiming_normal|float64|0|0': '3fb32a8aedccb7e8 3fd3b589ad07b0a0 bfb63d3adb7abab7 bfdc218cab882393 bfca166249849644 bfd3156bd9e3c5bb',
     "kaiming_normal|float64|18446744073709551615|'layers.3.mlp.w1'": 'bfbb3947e903fd00 bfc4b282fd2a07f4 3fd2afc87470dce3 bfc9babc074ecc24 bfb22b74db7d2133 bfbb5f284795d763',
     'kaiming_normal|float64|1234567|1099511627781': '3fd600bc8b4d5678 3fc9b9040bf0a165 bfd617a695fa0e20 3fe0de8a4cde7ad4 bfda8794010b0b79 3fc3b3a3700d5461',
@@ -577,9 +579,9 @@ GOLDEN = {
     'kaiming_normal|bfloat16|0|0': 'bd81 3e94 3e1f 3d87 bd02 3e83',
     "kaiming_normal|bfloat16|18446744073709551615|'layers.3.mlp.w1'": '3e10 bdda bddf be26 be41 bdac',
     'kaiming_normal|bfloat16|1234567|1099511627781': '3ca5 3d4f be0f 3e09 3e1e bea5',
-    'lecun_normal|float32|0|0': 'bd45bc06 3e5dde4a 3df241ac 3d4ecb5f bcc6f90c 3e45b8f0',
-    "lecun_normal|float32|18446744073709551615|'layers.3.mlp.w1'": '3ddc6e13 bda6a1e1 bdaac550 bdfc5901 be12576c bd83f808',
-    'lecun_normal|float32|1234567|1099511627781': '3c7d57d6 3d1ea55f bddb0b87 3dd1e84d 3df06e71 be746979',
+    'lecun_normal|float32|0|0': 'bd45bc06 3e5dde4c 3df241ac 3d4ecb5f bcc6f90a 3e45b8f0',
+    "lecun_normal|float32|18446744073709551615|'layers.3.mlp.w1'": '3ddc6e13 bda6a1e2 bdaac550 bdfc5900 be12576d bd83f807',
+    'lecun_normal|float32|1234567|1099511627781': '3c7d57d6 3d1ea562 bddb0b87 3dd1e849 3df06e73 be746979',
     'lecun_normal|float64|0|0': '3fcbbbc9a91776c9 3fa9d96cd712dfef bfb108289c4cf7b7 bfd3e3f9dfc59563 bfc3c9d8486ace19 bfcc788a738d8cd8',
     "lecun_normal|float64|18446744073709551615|'layers.3.mlp.w1'": 'bfb4d43ce9f67ca9 bfbf8b2013b6b96f 3facf2cfe898586d bfc38612a5df9ecc bfabd92b60fd2c96 bfb4f10b7a683069',
     'lecun_normal|float64|1234567|1099511627781': '3fa3d4ac85972200 3fba3d08f85aba28 bfd04427e7918d53 3f7f46b9526e7b62 bfd300ba675f1f8c 3fc1640a8b071bac',
@@ -601,9 +603,9 @@ GOLDEN = {
     'variance_scaling_uniform|bfloat16|0|0': 'bd91 3e88 3e29 3d97 bd13 3e7c',
     "variance_scaling_uniform|bfloat16|18446744073709551615|'layers.3.mlp.w1'": '3e1b bdf0 bdf5 be2f be47 bdc0',
     'variance_scaling_uniform|bfloat16|1234567|1099511627781': '3cbb 3d69 be1a 3e14 3e28 be91',
-    'sparse|float32|0|0': 'bb27a6cb 3c40efc1 00000000 3b2f5981 baa893de 00000000',
-    "sparse|float32|18446744073709551615|'layers.3.mlp.w1'": '3bbbaceb bb8d8bf7 00000000 bbd73a02 00000000 bb5ff574',
-    'sparse|float32|1234567|1099511627781': '3a569c47 3b067666 bbba7bc0 3bb2a00b 00000000 bc564100',
+    'sparse|float32|0|0': 'bb27a6cb 3c40efc2 00000000 3b2f5980 baa893dc 00000000',
+    "sparse|float32|18446744073709551615|'layers.3.mlp.w1'": '3bbbaced bb8d8bf8 00000000 bbd73a00 00000000 bb5ff570',
+    'sparse|float32|1234567|1099511627781': '3a569c46 3b067667 bbba7bc1 3bb2a00b 00000000 bc564101',
     'sparse|float64|0|0': '3f68e9c02762510e 3f899e6c4016787b 0000000000000000 bf9248740313068a bf80f46f90eb708c 0000000000000000',
     "sparse|float64|18446744073709551615|'layers.3.mlp.w1'": 'bf71b17f17a0adc0 bf7ae73ffe4fd353 0000000000000000 bf80b8dee722efa6 0000000000000000 bf71ca1cfc8af463',
     'sparse|float64|1234567|1099511627781': '3f8c99b0d9e1fb97 3f80b7c0f2cfe8c0 bf8cb779cd83acf1 3f95ed7018a32163 0000000000000000 3f799bf4372af860',

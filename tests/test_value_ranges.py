@@ -23,7 +23,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 SENTINEL = -123.0
 NP = {"float32": np.float32, "float64": np.float64, "float16": np.float16, "bfloat16": ml_dtypes.bfloat16}
 W32_ENDS = np.array([0, 0xFFFFFFFF], dtype=np.uint64)
-W32_NORMAL_ENDS = np.array([0, 0xFFFFFFFF], dtype=np.uint64)  # stream format 2: z monotone in the word
+W32_NORMAL_ENDS = np.array([0, 0xFFFFFFFF], dtype=np.uint64)  # stream format 2 on: z monotone in the word
 W64_ENDS = np.array([0, 2**64 - 1], dtype=np.uint64)
 W64_NORMAL_ENDS = np.array([0, 2**63], dtype=np.uint64)
 #: |z| at the extreme words: float32 at t = 2**-32 (monotone over all 2**32 words:

@@ -87,7 +87,7 @@ from .init import (
 #: sow's version, defined once in cpp/include/sow/config.hpp (SOW_VERSION_*), read from _core.
 __version__: Final = _core.__version__
 #: The element-to-value mapping version (docs/stream-format.md); equals C++ SOW_STREAM_FORMAT.
-STREAM_FORMAT: Final = 2
+STREAM_FORMAT: Final = 3
 
 if getattr(_core, "STREAM_FORMAT", STREAM_FORMAT) != STREAM_FORMAT:  # pragma: no cover
     raise ImportError(

@@ -138,19 +138,20 @@ def check_inv_phi(exe, tmp):
     ref = special.ndtri(pf.astype(np.float64))
     rel = np.abs(zf - ref) / np.maximum(np.abs(ref), 1e-300)
     ab = np.abs(zf - ref)
-    # Stream format 2: the table (p >= 2^-17) is good to 4.03e-7 relative over every float32
-    # (tests/cpp/test_inv_phi32.cpp); below, PPND7 (1.2e-7 relative in double) evaluated in float
-    # adds up to ~3 float ulps (log, sqrt, two Horner chains, one division): 5e-7 is the bound.
+    # Stream format 3: the table (p >= 0.375 * 2^-31) is good to 2.46e-7 relative over every
+    # float32 (tests/cpp/test_inv_phi32.cpp); below, PPND7 (1.2e-7 relative in double) evaluated in
+    # float adds up to ~3 float ulps (log, sqrt, two Horner chains, one division): 5e-7 is the bound.
     ok_err = np.minimum(rel / 5e-7, ab / 1e-6)  # pass if relative <= 5e-7 or absolute <= 1e-6
     z7 = ppnd7_f64(pf.astype(np.float64))
     rel7 = np.abs(z7 - ref) / np.maximum(np.abs(ref), 1e-300)
     ulp7 = np.abs(zf - z7) / np.spacing(np.abs(z7).astype(np.float32)).astype(np.float64)
-    for lo, hi, name in ((0.075, 0.51, "table, p>=0.075"), (2.0 ** -17, 0.075, "table, 2^-17<=p<0.075"),
-                         (2.0 ** -40, 2.0 ** -17, "PPND7 tail, 2^-40<=p<2^-17"),
+    edge = 0.375 * 2.0 ** -31  # the table's start in p
+    for lo, hi, name in ((0.075, 0.51, "table, p>=0.075"), (edge, 0.075, "table, 0.375*2^-31<=p<0.075"),
+                         (2.0 ** -40, edge, "PPND7 tail, 2^-40<=p<0.375*2^-31"),
                          (0, 2.0 ** -40, "deep tail 1e-37<=p<2^-40")):
         s = (pf >= lo) & (pf < hi)
         info = (f"  [PPND7 in double: rel {rel7[s].max():.3g}; float rounding {ulp7[s].max():.2f} ulp]"
-                if hi <= 2.0 ** -17 else "")
+                if hi <= edge else "")
         print(f"{'inv_phi<float>':14s} {name:34s} max rel {rel[s].max():9.3g}  max abs {ab[s].max():9.3g}{info}")
         report("inv_phi<float>", name + " (err/limit)", ok_err[s], "x", 1.0, pf[s])
 

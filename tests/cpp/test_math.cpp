@@ -91,6 +91,7 @@ struct vec_f32 {
   static f lookup32(const float* t, i k) {
     return (f)_mm512_permutex2var_ps(_mm512_loadu_ps(t), (__m512i)k, _mm512_loadu_ps(t + 16));
   }
+  static f fma(f a, f b, f c) { return (f)_mm512_fmadd_ps((__m512)a, (__m512)b, (__m512)c); }
 };
 
 struct vec_f64 {

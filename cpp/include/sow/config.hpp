@@ -28,4 +28,4 @@
   SOW_DETAIL_STRINGIFY(SOW_VERSION_MAJOR) "." SOW_DETAIL_STRINGIFY(SOW_VERSION_MINOR) "." \
       SOW_DETAIL_STRINGIFY(SOW_VERSION_PATCH)
 // The element-to-value mapping documented in docs/stream-format.md. Bump only with a new document.
-#define SOW_STREAM_FORMAT 2
+#define SOW_STREAM_FORMAT 3

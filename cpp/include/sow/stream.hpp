@@ -1,4 +1,4 @@
-// Stream layout of stream format 1 (docs/stream-format.md section 2): which Philox counter and key
+// Stream layout (docs/stream-format.md section 2, unchanged since stream format 1): which Philox counter and key
 // produce block b of the stream (seed, key, domain).
 #pragma once
 

@@ -1,5 +1,6 @@
 // AVX2 + F16C kernel: 8 Philox blocks = 32 float32 elements per iteration.
-// Compiled with -mavx2 -mf16c -ffp-contract=off (CMakeLists.txt); no FMA is ever emitted.
+// Compiled with -mavx2 -mfma -mf16c -ffp-contract=off (CMakeLists.txt): no multiply and add is ever
+// fused by the compiler; the fused multiply-adds of the inverse CDF (stream format 3) are explicit.
 #include <immintrin.h>
 
 #include <cstring>
@@ -45,34 +46,37 @@ struct V {
       const __m256 q3 = _mm256_permutevar8x32_ps(_mm256_loadu_ps(t + 24), ix);
       return (f)_mm256_blendv_ps(_mm256_blendv_ps(q0, q1, b3), _mm256_blendv_ps(q2, q3, b3), b4);
     }
-    // Horner over the table with the reads above, or, where every lane's segment is in the upper
-    // half (k >= 16, t >= 2^-8: 97% of a normal fill's 8-lane vectors, so the branch predicts
-    // well), with 2 vpermps + 1 blend per read: vpermps has one port on Zen 2/3. Measured on
-    // fresh words (transform and store, AVX2, two chains): 1.99 ns per element against 2.52 with
-    // the full reads only; a third level for k >= 24 (one vpermps, but 60/40 branch outcomes)
-    // mispredicted its gain away (2.55).
+    static f fma(f a, f b, f c) { return (f)_mm256_fmadd_ps((__m256)a, (__m256)b, (__m256)c); }
+    // Horner with fused multiply-adds over the table (math.hpp's table_horner), reading each
+    // coefficient with as few permutes as every lane's segment allows: where all 8 lanes have
+    // q >= 24 (t >= 0.75 * 2^-7: 95 % of a normal fill's vectors) one vpermps per read; where all
+    // have q >= 16, two and a blend; else lookup32. Measured on fresh words (transform and store,
+    // one Zen 3 core): 17 cycles per 8 values against 35 for format 2's degree-5 table at two reads
+    // per coefficient without fma. Without the two slower levels (wrong for 5 % of vectors) the
+    // whole fill was 8 % faster: that is what the branch and the rare slow reads cost.
     template <class T>
-    static SOW_FORCEINLINE f horner32(const T& tab, i k, f r) {
-      if (_mm256_movemask_ps((__m256)(k - 16)) == 0) {
-        const __m256i ix = (__m256i)k;
-        const __m256 b3 = (__m256)(k << 28);
+    static SOW_FORCEINLINE f horner_table(const T& tab, i q, f r) {
+      constexpr int D = detail::inv_phi32_degree;
+      const __m256i ix = (__m256i)q;
+      if (_mm256_movemask_ps((__m256)(q - 24)) == 0) {
+        auto read = [&](const float* t) { return (f)_mm256_permutevar8x32_ps(_mm256_loadu_ps(t + 24), ix); };
+        f a = read(tab.c[D]);
+        for (int j = D - 1; j >= 0; --j) a = fma(r, a, read(tab.c[j]));
+        return a;
+      }
+      if (_mm256_movemask_ps((__m256)(q - 16)) == 0) {
+        const __m256 b3 = (__m256)(q << 28);  // blendv reads the sign bit: bit 3 of q
         auto read = [&](const float* t) {
           return (f)_mm256_blendv_ps(_mm256_permutevar8x32_ps(_mm256_loadu_ps(t + 16), ix),
                                      _mm256_permutevar8x32_ps(_mm256_loadu_ps(t + 24), ix), b3);
         };
-        f a = read(tab.c[5]);
-        a = read(tab.c[4]) + r * a;
-        a = read(tab.c[3]) + r * a;
-        a = read(tab.c[2]) + r * a;
-        a = read(tab.c[1]) + r * a;
-        return read(tab.c[0]) + r * a;
+        f a = read(tab.c[D]);
+        for (int j = D - 1; j >= 0; --j) a = fma(r, a, read(tab.c[j]));
+        return a;
       }
-      f a = lookup32(tab.c[5], k);
-      a = lookup32(tab.c[4], k) + r * a;
-      a = lookup32(tab.c[3], k) + r * a;
-      a = lookup32(tab.c[2], k) + r * a;
-      a = lookup32(tab.c[1], k) + r * a;
-      return lookup32(tab.c[0], k) + r * a;
+      f a = lookup32(tab.c[D], q);
+      for (int j = D - 1; j >= 0; --j) a = fma(r, a, lookup32(tab.c[j], q));
+      return a;
     }
   };
   struct L64 {
@@ -101,11 +105,13 @@ struct V {
 
   static u32v iota() { return u32v{0, 1, 2, 3, 4, 5, 6, 7}; }
 
+  // Low halves from one vpmulld (one uop at 2 per cycle on Zen 3; the shift + blend it replaces
+  // are two: 9 % of a Philox-only fill there), high halves from two vpmuludq merged by a blend.
   static SOW_FORCEINLINE void mulhilo(u32v a, std::uint32_t m, u32v& lo, u32v& hi) {
     const __m256i av = (__m256i)a, mv = _mm256_set1_epi32(static_cast<int>(m));
     const __m256i pe = _mm256_mul_epu32(av, mv);
     const __m256i po = _mm256_mul_epu32(_mm256_srli_epi64(av, 32), mv);
-    lo = (u32v)_mm256_blend_epi32(pe, _mm256_slli_epi64(po, 32), 0xAA);
+    lo = (u32v)_mm256_mullo_epi32(av, mv);
     hi = (u32v)_mm256_blend_epi32(_mm256_srli_epi64(pe, 32), po, 0xAA);
   }
 

@@ -12,6 +12,10 @@
 
 namespace {
 
+// The per-element lambdas below are inlined into the loop: as calls (GCC outlined the float32
+// normal's pair lambda once the transform grew) their vectors went through memory.
+#define SOW_LAMBDA_INLINE __attribute__((always_inline))
+
 #include "multi_lanes.inl"
 
 // Philox's word policy (philox.hpp) for this ISA: one counter per 32-bit lane.
@@ -29,16 +33,26 @@ constexpr unsigned groups = 2;
 // rounds are stream.hpp's and philox.hpp's templates over vector words.
 SOW_FORCEINLINE void stream_blocks(const stream_id& s, std::uint64_t b, typename V::u32v c[4 * groups]) {
   const typename V::u32v iota = V::iota();
-  for (unsigned h = 0; h < groups; ++h) {
-    const std::uint64_t bh = b + h * V::W;
-    const std::uint32_t lo = static_cast<std::uint32_t>(bh);
-    const typename V::u32v block_lo = lo + iota;
-    const typename V::u32v carry = (typename V::u32v)(block_lo < lo);  // all ones where lo wrapped
-    const typename V::u32v block_hi = (typename V::u32v{} + static_cast<std::uint32_t>(bh >> 32)) - carry;
-    stream_counter_words(s, block_lo, block_hi, c + 4 * h);
-  }
   const philox4x32_key k = stream_philox_key(s);
-  detail::philox4x32_rounds<philox_lanes, groups>(c, k.v[0], k.v[1], 10);
+  const std::uint32_t lo = static_cast<std::uint32_t>(b);
+  if (lo <= 0xffffffffu - (groups * V::W - 1)) {
+    // No block's low word wraps, so counter words 1..3 are the same in every lane: the cheaper
+    // rounds of philox.hpp, same bits.
+    std::uint32_t w[4];
+    stream_counter_words<std::uint32_t>(s, lo, static_cast<std::uint32_t>(b >> 32), w);
+    for (unsigned h = 0; h < groups; ++h) c[4 * h] = (lo + h * V::W) + iota;
+    detail::philox4x32_10_uniform_words<philox_lanes, groups>(c, w[1], w[2], w[3], k.v[0], k.v[1]);
+  } else {
+    for (unsigned h = 0; h < groups; ++h) {
+      const std::uint64_t bh = b + h * V::W;
+      const std::uint32_t lh = static_cast<std::uint32_t>(bh);
+      const typename V::u32v block_lo = lh + iota;
+      const typename V::u32v carry = (typename V::u32v)(block_lo < lh);  // all ones where lo wrapped
+      const typename V::u32v block_hi = (typename V::u32v{} + static_cast<std::uint32_t>(bh >> 32)) - carry;
+      stream_counter_words(s, block_lo, block_hi, c + 4 * h);
+    }
+    detail::philox4x32_rounds<philox_lanes, groups>(c, k.v[0], k.v[1], 10);
+  }
   for (unsigned h = 0; h < groups; ++h) V::transpose4(c + 4 * h);
 }
 
@@ -47,19 +61,21 @@ struct kernel {
   static constexpr bool f64 = std::is_same_v<O, double>;
   using L1 = std::conditional_t<f64, V::L64, V::L32>;
   using L = multi_lanes<L1, 4>;  // the four stream-ordered vectors of one group of W blocks
-  // The float32 normal transforms (stream format 2's table) run two chains at a time: with four,
-  // the table reads and their temporaries spill on AVX2's 16 registers (microbenchmark of the
-  // transform alone, AVX2 on the dev machine: 2.71 ns per element with 4, 1.78 with 1, 1.63 with
-  // 2). Not measured on AVX-512 hardware, which has 32 registers.
-  using L2 = multi_lanes<L1, 2>;
+  // The float32 normal transforms (the inverse CDF table of section 5) run two chains at a time:
+  // with four, the table reads and their temporaries spill on AVX2's 16 registers. Format 3 on
+  // one Zen 3 core, whole float32 normal fills: 2.00 ns per element with 2 chains, 2.26 with 1,
+  // 3.05 with 4 (format 2's transform alone had measured 1.63 / 1.78 / 2.71). Not measured on
+  // AVX-512 hardware, which has 32 registers.
+  static constexpr int nch = 2;
+  using L2 = multi_lanes<L1, nch>;
   template <class Fn>
   static SOW_FORCEINLINE typename L::f in_pairs(const typename L::u& x, Fn fn) {
     typename L::f out;
-    for (int h = 0; h < 2; ++h) {
+    for (int h = 0; h < 4 / nch; ++h) {
       typename L2::u xh;
-      xh.v[0] = x.v[2 * h], xh.v[1] = x.v[2 * h + 1];
+      for (int k = 0; k < nch; ++k) xh.v[k] = x.v[nch * h + k];
       const typename L2::f z = fn(xh);
-      out.v[2 * h] = z.v[0], out.v[2 * h + 1] = z.v[1];
+      for (int k = 0; k < nch; ++k) out.v[nch * h + k] = z.v[k];
     }
     return out;
   }
@@ -113,20 +129,20 @@ struct kernel {
       case dist_kind::constant:
         return scalar::run(a);
       case dist_kind::uniform:
-        return split<Tag>(a, [&](typename L::u x) { return detail::uniform_value<L>(x, c); });
+        return split<Tag>(a, [&](typename L::u x) SOW_LAMBDA_INLINE { return detail::uniform_value<L>(x, c); });
       case dist_kind::normal:
         if constexpr (!f64)
-          return split<Tag>(a, [&](typename L::u x) {
-            return in_pairs(x, [&](const typename L2::u& xh) { return detail::normal_value<L2>(xh, c); });
+          return split<Tag>(a, [&](typename L::u x) SOW_LAMBDA_INLINE {
+            return in_pairs(x, [&](const typename L2::u& xh) SOW_LAMBDA_INLINE { return detail::normal_value<L2>(xh, c); });
           });
-        return split<Tag>(a, [&](typename L::u x) { return detail::normal_value<L>(x, c); });
+        return split<Tag>(a, [&](typename L::u x) SOW_LAMBDA_INLINE { return detail::normal_value<L>(x, c); });
       case dist_kind::trunc_normal:
         if (!f64 && d.trunc_f32_in_f64) return scalar::run(a);  // rare; exactness over speed
         if constexpr (!f64)
-          return split<Tag>(a, [&](typename L::u x) {
-            return in_pairs(x, [&](const typename L2::u& xh) { return detail::trunc_normal_value<L2>(xh, c); });
+          return split<Tag>(a, [&](typename L::u x) SOW_LAMBDA_INLINE {
+            return in_pairs(x, [&](const typename L2::u& xh) SOW_LAMBDA_INLINE { return detail::trunc_normal_value<L2>(xh, c); });
           });
-        return split<Tag>(a, [&](typename L::u x) { return detail::trunc_normal_value<L>(x, c); });
+        return split<Tag>(a, [&](typename L::u x) SOW_LAMBDA_INLINE { return detail::trunc_normal_value<L>(x, c); });
     }
   }
 };

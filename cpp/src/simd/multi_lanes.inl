@@ -95,13 +95,18 @@ struct multi_lanes {
   static f as_float(const i& x) { return map<f>([](auto a) { return L::as_float(a); }, x); }
   static f to_float(const i& x) { return map<f>([](auto a) { return L::to_float(a); }, x); }
   static f lookup32(const float* t, const i& k) { return map<f>([t](auto a) { return L::lookup32(t, a); }, k); }
+  static f fma(const f& a, const f& b, const f& c) {
+    f r;
+    for (int k = 0; k < N; ++k) r.v[k] = L::fma(a.v[k], b.v[k], c.v[k]);
+    return r;
+  }
   // Where the policy has its own table Horner (math.hpp's table_horner), one per vector.
   template <class T>
-  static f horner32(const T& tab, const i& k, const f& r)
-    requires requires(typename L::i kv, typename L::f rv) { L::horner32(tab, kv, rv); }
+  static f horner_table(const T& tab, const i& k, const f& r)
+    requires requires(typename L::i kv, typename L::f rv) { L::horner_table(tab, kv, rv); }
   {
     f out;
-    for (int j = 0; j < N; ++j) out.v[j] = L::horner32(tab, k.v[j], r.v[j]);
+    for (int j = 0; j < N; ++j) out.v[j] = L::horner_table(tab, k.v[j], r.v[j]);
     return out;
   }
   static f splat(double c) {

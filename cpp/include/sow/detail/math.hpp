@@ -3,7 +3,8 @@
 // double helpers (exp, normal CDF) for per-call constants.
 //
 // Rules that make every backend produce the same bits:
-//   * only + - * / (each rounded once; builds use -ffp-contract=off / nvcc --fmad=false), the
+//   * only + - * / (each rounded once; builds use -ffp-contract=off / nvcc --fmad=false), fused
+//     multiply-adds where the stream format says so (L::fma: one rounding on every backend), the
 //     policy's correctly rounded sqrt, selects, bit casts and integer ops;
 //   * no data-dependent control flow: every branch is evaluated and the result selected;
 //   * constants enter through L::splat(double) (one rounding to the element type, everywhere).
@@ -161,20 +162,21 @@ struct ppnd7 {
   double e[4] = {6.6579051150e0, 3.0812263860e0, 4.2868294337e-1, 1.7337203997e-2};
   double f[4] = {1.0, 2.4197894225e-1, 1.2258202635e-2, 0.0};
 };
-// c5[k] + ... Horner on the table's segment k. A policy may provide horner32 itself (AVX2 picks
-// cheaper reads when every lane's segment is in the table's upper half): the same entries, so
-// the same bits, only fewer instructions.
+// Horner on segment q of the float32 inverse CDF table with fused multiply-adds: a = c7[q], then
+// a = fma(r, a, c_j[q]) for j = 6 .. 0 (stream format 3). A policy may provide horner_table itself
+// (AVX2 reads 8 or 16 entries instead of 32 when every lane's segment allows): the same entries in
+// the same order, so the same bits, only fewer instructions.
 template <class L>
-SOW_HD SOW_FORCEINLINE typename L::f table_horner(const inv_phi32_coefs& tab, typename L::i k, typename L::f r) {
-  if constexpr (requires { L::horner32(tab, k, r); }) {
-    return L::horner32(tab, k, r);
+SOW_HD SOW_FORCEINLINE typename L::f table_horner(const inv_phi32_coefs& tab, typename L::i q, typename L::f r) {
+  if constexpr (requires { L::horner_table(tab, q, r); }) {
+    return L::horner_table(tab, q, r);
   } else {
-    typename L::f a = L::lookup32(tab.c[5], k);
-    a = L::lookup32(tab.c[4], k) + r * a;
-    a = L::lookup32(tab.c[3], k) + r * a;
-    a = L::lookup32(tab.c[2], k) + r * a;
-    a = L::lookup32(tab.c[1], k) + r * a;
-    return L::lookup32(tab.c[0], k) + r * a;
+    typename L::f a = L::lookup32(tab.c[inv_phi32_degree], q);
+#if defined(__CUDACC__)
+#pragma unroll
+#endif
+    for (int j = inv_phi32_degree - 1; j >= 0; --j) a = L::fma(r, a, L::lookup32(tab.c[j], q));
+    return a;
   }
 }
 
@@ -191,44 +193,52 @@ SOW_HD SOW_FORCEINLINE typename L::f horner2(typename L::f x, typename L::mask f
 
 }  // namespace math_impl
 
-// float32 Phi^-1(t/2) from t = 2p in (0, 1] (stream format 2, docs/stream-format.md section 5):
-// the normal transform has t at hand (section 4). For t >= 2^-16 (all but 2^-16 of normals): a
-// degree-5 polynomial in r = e - t >= 0 on one of 32 segments, the two halves of each binade of t
-// in [2^-16, 1), chosen by t's exponent and top mantissa bit (bits >> 22), e the segment's end.
-// No log, no division: 3 integer ops pick the segment, 4 make r, 6 table reads (one vpermi2ps
-// each on AVX-512, the 32 entries of a coefficient held in two registers) and 10 flops evaluate it.
-// With all-positive coefficients Horner on r >= 0 is monotone in r, so |z| never steps back
-// within a segment; the table's c0 are set so that it never steps back across one either
-// (inv_phi32_table.hpp). t = 1 and t just above 1 (trunc_normal's q may round past 1/2) join the
-// last segment, whose c0 = 0 makes z(1) = 0 exactly. Smaller t (p < 2^-17, |z| > 4.34; only
-// 2^-16 of normals, and trunc_normal's deep tails; p >= 2^-125 always, smaller tail masses take
-// the float64 path) take AS241 PPND7's tail, evaluated only where some lane needs it.
+// float32 Phi^-1(t/2) from t16 = 2^16 t = 2^17 p, t in (0, 1] (stream format 3,
+// docs/stream-format.md section 5; the normal transform makes t16 directly from its word, section
+// 4, and the truncated normal from p, both exactly). Where t >= 0.75 * 2^-31 (every normal but the
+// two words with |z| = 6.34): a degree-7 polynomial in r = (e - t) 2^16 >= 0 on one of 32 segments
+// q, [0.75, 1.5) * 2^(q-31) cut at 1 (e the segment's end), picked by the exponent of t16 after
+// adding half a mantissa (bits + 0x400000 carries from 1.5 on). No log, no division: 2 integer ops
+// pick the segment, 5 make r, 8 table reads and 7 fused multiply-adds evaluate it. The segments
+// straddle the binades so that the last one, next to z = 0 where a relative fit is hardest, is
+// [0.75, 1]: there degree 7 reaches ~1e-7 where a whole binade needed degree 8. The scale 2^16 on
+// r keeps every coefficient a normal float32 (2^-115 .. 2^99: inv_phi32_table.hpp). The table's c0
+// are set so that |z| never steps back across a segment boundary (checked with every input by
+// tests/cpp/test_inv_phi32.cpp, with monotonicity inside each segment). t = 1 and t just above 1
+// (trunc_normal's q may round past 1/2) join the last segment, whose c0 = 0 makes z(1) = 0
+// exactly. Smaller t (the normal's words 0 and ~0, trunc_normal's deep tails; p >= 2^-125 always,
+// smaller tail masses take the float64 path) take AS241 PPND7's tail, evaluated only where some
+// lane needs it.
 template <class L>
-SOW_HD SOW_FORCEINLINE typename L::f inv_phi_lower_t(typename L::f t) {
+SOW_HD SOW_FORCEINLINE typename L::f inv_phi_lower_t16(typename L::f t16) {
   using namespace math_impl;
   using F = typename L::f;
   using I = typename L::i;
   static_assert(!is_f64<L>, "float32 only");
-  const I bits = L::as_int(t);
-  const I half_binade = bits >> 22;  // t > 0: the biased exponent and the top mantissa bit
-  // Segment k = min(bits >> 22, 253) - 222: 0 for [2^-16, 1.5 * 2^-16), ..., 31 for [0.75, 1].
-  const I k = L::select_i(half_binade < ki<L>(253), half_binade, ki<L>(253)) - ki<L>(222);
-  // The segment's end: t's bits with the 22 low bits set, plus one; 1 for the last segment.
-  F end = L::as_float((bits | ki<L>(0x3fffff)) + ki<L>(1));
-  end = L::select(end < kf<L>(1.0), end, kf<L>(1.0));
-  const F r = end - t;  // exact (Sterbenz): end / 2 <= t <= end in the segment
-  F z = -math_impl::table_horner<L>(inv_phi32_table(), k, r);
-  const auto tail = t < kf<L>(0x1p-16);
+  const I up = L::as_int(t16) + ki<L>(0x400000);  // half a mantissa: carries from 1.5 on
+  const I q = (up >> 23) - ki<L>(112);            // the segment: 0 .. 31 where t16 >= 0.75 * 2^-15
+  // The segment's end: 1.5 * 2^(q - 15) in t16, from the carried exponent; 2^16 (t = 1) at most.
+  F end = L::as_float((up & ki<L>(0x7f800000)) | ki<L>(0x400000));
+  end = L::select(end < kf<L>(0x1p16), end, kf<L>(0x1p16));
+  const F r = end - t16;  // exact (Sterbenz): end / 2 <= t16 <= end in the segment
+  F z = -math_impl::table_horner<L>(inv_phi32_table(), q, r);
+  const auto tail = t16 < kf<L>(0x1.8p-16);
   // Lanes that do not need the tail keep the table's value either way: this changes no bit,
-  // only the cost (2^-16 of normals: one 64-lane group in ~500 takes it).
+  // only the cost.
   if (L::any(tail)) {
-    const F rt = L::sqrt(-detail::log<L, true>(t * kf<L>(0.5)));
+    const F rt = L::sqrt(-detail::log<L, true>(t16 * kf<L>(0x1p-17)));
     const auto near = rt <= kf<L>(5.0);
     const F x = L::select(near, rt - kf<L>(1.6), rt - kf<L>(5.0));
     constexpr ppnd7 c{};
     z = L::select(tail, -(horner2<L>(x, near, c.c, c.e) / horner2<L>(x, near, c.d, c.f)), z);
   }
   return z;
+}
+
+/// inv_phi_lower_t16 of t16 = 2^16 t (exact for every t the transforms give).
+template <class L>
+SOW_HD SOW_FORCEINLINE typename L::f inv_phi_lower_t(typename L::f t) {
+  return inv_phi_lower_t16<L>(t * math_impl::kf<L>(0x1p16));
 }
 
 template <class L>
@@ -245,7 +255,7 @@ SOW_HD SOW_FORCEINLINE typename L::f inv_phi_lower(typename L::f p) {
     constexpr ppnd16 k{};
     return m * horner3<L>(x, central, near, k.a, k.c, k.e) / horner3<L>(x, central, near, k.b, k.d, k.f);
   } else {
-    return inv_phi_lower_t<L>(p + p);
+    return inv_phi_lower_t16<L>(p * kf<L>(0x1p17));
   }
 }
 

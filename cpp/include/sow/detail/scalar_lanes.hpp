@@ -44,6 +44,15 @@ struct scalar_lanes<float> {
   // Round to nearest even (the IEEE default on every target we build for).
   static SOW_HD SOW_FORCEINLINE f to_float(i x) { return static_cast<f>(x); }
   static SOW_HD SOW_FORCEINLINE f splat(double c) { return static_cast<f>(c); }
+  // a * b + c rounded once. Host: fmaf, which is correctly rounded in software where the CPU has
+  // no FMA (this policy is compiled without -mfma), so every CPU gives the same bits.
+  static SOW_HD SOW_FORCEINLINE f fma(f a, f b, f c) {
+#if defined(__CUDA_ARCH__)
+    return __fmaf_rn(a, b, c);
+#else
+    return __builtin_fmaf(a, b, c);
+#endif
+  }
   // Entry k mod 32 of a 32-entry table (vector policies: one permute over the same entries).
   static SOW_HD SOW_FORCEINLINE f lookup32(const float* table, i k) { return table[k & 31]; }
 };

@@ -46,12 +46,15 @@ SOW_HD SOW_FORCEINLINE typename L::f std_normal(typename L::u x) {
   using i = typename L::i;
   if constexpr (is_f32<L>) {
     // Words with the sign bit use the complement of their low 31 bits, so that z is
-    // non-decreasing in the whole 32-bit word and z(~x) = -z(x) exactly (stream format 2).
+    // non-decreasing in the whole 32-bit word and z(~x) = -z(x) exactly (stream format 2 on).
+    // The arithmetic shift is all ones for the sign bit, and the complement then clears it: no mask.
     const i xi = (i)x;
-    const i y = (xi ^ (xi >> 31)) & 0x7fffffff;  // arithmetic shift: all ones for the sign bit
-    const f t = L::to_float(y) * L::splat(0x1p-31) + L::splat(0x1p-32);
+    const i y = xi ^ (xi >> 31);
+    // t16 = 2^16 t with t = float(y) 2^-31 + 2^-32 (section 4): the same rounding, since scaling by
+    // a power of two is exact here, and no separate multiply for the table's scale.
+    const f t16 = (L::to_float(y) + L::splat(0.5)) * L::splat(0x1p-15);
     // z <= 0; the sign bit of x negates it: an xor of the sign bit is exactly IEEE negation.
-    return L::as_float(L::as_int(inv_phi_lower_t<L>(t)) ^ (i)(x & 0x80000000u));
+    return L::as_float(L::as_int(inv_phi_lower_t16<L>(t16)) ^ (i)(x & 0x80000000u));
   } else {
     const i y = (i)((x >> 11) & ((std::uint64_t{1} << 52) - 1));
     const f z = inv_phi_lower<L>(L::to_float(y * 2 + 1) * L::splat(0x1p-54));

@@ -69,7 +69,7 @@ inline std::string short_num(long double v) {
 //   uniform: v = mid + half*s with s increasing in x >> 8 (x >> 11 for float64) and half >= 0;
 //     each rounding is monotone, so v is non-decreasing in the word: words 0 and all ones.
 //   normal: v = mean + std*z, non-decreasing in z (std >= 0, monotone roundings). float32 (stream
-//     format 2): z is non-decreasing in the whole 32-bit word (checked over every word by
+//     format 3): z is non-decreasing in the whole 32-bit word (checked over every word by
 //     tests/cpp/test_inv_phi32.cpp), |z| <= 6.33795834 at words 0 and all ones, as for uniform.
 //     float64: |z| is largest at the smallest tail probability p = 2^-54 (bits y = 0); the next
 //     p is 3 times larger and moves |z| by far more than the transform's 6e-16 relative error,
