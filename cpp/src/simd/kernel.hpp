@@ -8,6 +8,10 @@
 #include "sow/fill.hpp"
 #include "sow/stream.hpp"
 
+// For lambdas in the kernels' loops: as calls (GCC outlined the float32 normal's per-pair lambda
+// once the transform grew), their vectors went through memory.
+#define SOW_LAMBDA_INLINE __attribute__((always_inline))
+
 namespace sow::cpu {
 
 struct run_args {

@@ -56,27 +56,24 @@ struct V {
     // whole fill was 8 % faster: that is what the branch and the rare slow reads cost.
     template <class T>
     static SOW_FORCEINLINE f horner_table(const T& tab, i q, f r) {
-      constexpr int D = detail::inv_phi32_degree;
       const __m256i ix = (__m256i)q;
-      if (_mm256_movemask_ps((__m256)(q - 24)) == 0) {
-        auto read = [&](const float* t) { return (f)_mm256_permutevar8x32_ps(_mm256_loadu_ps(t + 24), ix); };
-        f a = read(tab.c[D]);
-        for (int j = D - 1; j >= 0; --j) a = fma(r, a, read(tab.c[j]));
+      auto horner = [&](auto read) SOW_LAMBDA_INLINE {
+        f a = read(tab.c[detail::inv_phi32_degree]);
+        for (int j = detail::inv_phi32_degree - 1; j >= 0; --j) a = fma(r, a, read(tab.c[j]));
         return a;
-      }
+      };
+      if (_mm256_movemask_ps((__m256)(q - 24)) == 0)
+        return horner([&](const float* t) SOW_LAMBDA_INLINE {
+          return (f)_mm256_permutevar8x32_ps(_mm256_loadu_ps(t + 24), ix);
+        });
       if (_mm256_movemask_ps((__m256)(q - 16)) == 0) {
         const __m256 b3 = (__m256)(q << 28);  // blendv reads the sign bit: bit 3 of q
-        auto read = [&](const float* t) {
+        return horner([&](const float* t) SOW_LAMBDA_INLINE {
           return (f)_mm256_blendv_ps(_mm256_permutevar8x32_ps(_mm256_loadu_ps(t + 16), ix),
                                      _mm256_permutevar8x32_ps(_mm256_loadu_ps(t + 24), ix), b3);
-        };
-        f a = read(tab.c[D]);
-        for (int j = D - 1; j >= 0; --j) a = fma(r, a, read(tab.c[j]));
-        return a;
+        });
       }
-      f a = lookup32(tab.c[D], q);
-      for (int j = D - 1; j >= 0; --j) a = fma(r, a, lookup32(tab.c[j], q));
-      return a;
+      return horner([&](const float* t) SOW_LAMBDA_INLINE { return lookup32(t, q); });
     }
   };
   struct L64 {

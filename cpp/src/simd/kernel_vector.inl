@@ -12,10 +12,6 @@
 
 namespace {
 
-// The per-element lambdas below are inlined into the loop: as calls (GCC outlined the float32
-// normal's pair lambda once the transform grew) their vectors went through memory.
-#define SOW_LAMBDA_INLINE __attribute__((always_inline))
-
 #include "multi_lanes.inl"
 
 // Philox's word policy (philox.hpp) for this ISA: one counter per 32-bit lane.
@@ -66,16 +62,15 @@ struct kernel {
   // one Zen 3 core, whole float32 normal fills: 2.00 ns per element with 2 chains, 2.26 with 1,
   // 3.05 with 4 (format 2's transform alone had measured 1.63 / 1.78 / 2.71). Not measured on
   // AVX-512 hardware, which has 32 registers.
-  static constexpr int nch = 2;
-  using L2 = multi_lanes<L1, nch>;
+  using L2 = multi_lanes<L1, 2>;
   template <class Fn>
   static SOW_FORCEINLINE typename L::f in_pairs(const typename L::u& x, Fn fn) {
     typename L::f out;
-    for (int h = 0; h < 4 / nch; ++h) {
+    for (int h = 0; h < 2; ++h) {
       typename L2::u xh;
-      for (int k = 0; k < nch; ++k) xh.v[k] = x.v[nch * h + k];
+      xh.v[0] = x.v[2 * h], xh.v[1] = x.v[2 * h + 1];
       const typename L2::f z = fn(xh);
-      for (int k = 0; k < nch; ++k) out.v[nch * h + k] = z.v[k];
+      out.v[2 * h] = z.v[0], out.v[2 * h + 1] = z.v[1];
     }
     return out;
   }
