@@ -234,6 +234,38 @@ def test_torch_rng_in_init_code_is_refused():
     assert torch.equal(m.w, before)
 
 
+class ComplexCache(nn.Module):
+    """A RoPE-style cache computed as complex values by the module's own code (torchtitan's
+    ComplexRoPE) while the buffer was cast to a real dtype (``Module.to(torch.bfloat16)`` keeps
+    only the real part)."""
+
+    def __init__(self):
+        super().__init__()
+        self.w = nn.Parameter(torch.empty(3, 2))
+        self.register_buffer("cache", torch.empty(4, 2))
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        nn.init.normal_(self.w)
+        self.cache = torch.polar(torch.ones(4, 2), torch.arange(8.0).reshape(4, 2))
+
+
+def test_complex_values_into_a_real_buffer_are_refused():
+    m = ComplexCache()
+    m.cache = torch.zeros(4, 2)  # real, as after a cast to a real dtype
+    with pytest.raises(ValueError, match=r"cache: assignment of a new buffer of complex values .* "
+                                         r"would discard their imaginary part"):
+        st.init_module_(m, seed=0)
+    assert torch.equal(m.cache, torch.zeros(4, 2))
+    r = st.init_module_(m, seed=0, strict=False)
+    assert any(u.startswith("cache:") for u in r.unrouted)
+    assert torch.equal(m.cache, torch.zeros(4, 2))  # left as it was, listed
+    # A complex buffer takes the same values, bit for bit.
+    m2 = ComplexCache()
+    st.init_module_(m2, seed=0)
+    assert torch.equal(m2.cache, torch.polar(torch.ones(4, 2), torch.arange(8.0).reshape(4, 2)))
+
+
 def test_patch_init_context_manager():
     m = OwnInit()
     with st.patch_init(m, seed=5) as p:
