@@ -64,18 +64,15 @@ SOW_HD SOW_FORCEINLINE void philox4x32_rounds(typename W::u32* x, std::uint32_t 
 /// lane (c1, c2, c3; only word 0, x[4h], differs), as in a stream's consecutive blocks: the same
 /// bits with less work. Round 1's product c2 * m1 and round 2's c0 * m0 are scalars (their inputs
 /// are lane-independent), and so is word 3 entering round 3: two of the twenty vector multiplies
-/// and four xors per group go away (measured 7-10 % of a uniform fill on Zen 3, AVX2). Checked
+/// and six xors per group go away (measured 7-10 % of a uniform fill on Zen 3, AVX2). Checked
 /// against philox4x32_rounds by every SIMD backend's known-answer test (tests/kat/).
 template <class W, unsigned G>
 SOW_FORCEINLINE void philox4x32_10_uniform_words(typename W::u32* x, std::uint32_t c1, std::uint32_t c2,
                                                  std::uint32_t c3, std::uint32_t k0, std::uint32_t k1) {
   using u32 = typename W::u32;
-  auto mul = [](std::uint32_t a, std::uint32_t m, std::uint32_t& lo, std::uint32_t& hi) {
-    philox_word::mulhilo(a, m, lo, hi);
-  };
   // Round 1: word 0 varies; c2 * m1 is one scalar product.
   std::uint32_t lo1, hi1;
-  mul(c2, philox_m1, lo1, hi1);
+  philox_word::mulhilo(c2, philox_m1, lo1, hi1);
   const std::uint32_t s0 = hi1 ^ c1 ^ k0, s1 = lo1;  // the new words 0 and 1: scalars
   for (unsigned h = 0; h < G; ++h) {
     u32* c = x + 4 * h;
@@ -88,7 +85,7 @@ SOW_FORCEINLINE void philox4x32_10_uniform_words(typename W::u32* x, std::uint32
   k0 += philox_w0;
   k1 += philox_w1;
   std::uint32_t lo0s, hi0s;
-  mul(s0, philox_m0, lo0s, hi0s);
+  philox_word::mulhilo(s0, philox_m0, lo0s, hi0s);
   for (unsigned h = 0; h < G; ++h) {
     u32* c = x + 4 * h;
     u32 lo, hi;

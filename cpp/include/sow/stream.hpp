@@ -1,5 +1,5 @@
-// Stream layout (docs/stream-format.md section 2, unchanged since stream format 1): which Philox counter and key
-// produce block b of the stream (seed, key, domain).
+// Stream layout (docs/stream-format.md section 2, unchanged since stream format 1): which Philox
+// counter and key produce block b of the stream (seed, key, domain).
 #pragma once
 
 #include <cstdint>
