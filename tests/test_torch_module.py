@@ -234,6 +234,61 @@ def test_torch_rng_in_init_code_is_refused():
     assert torch.equal(m.w, before)
 
 
+class DeviceValues(nn.Module):
+    """Init code that makes its values "on the tensor's device", as Mamba's ``A_log`` does
+    (``torch.arange(..., device=self.A_log.device)``): on meta stand-ins they are made on the CPU,
+    so the copies are recorded; ``bad`` picks one that really depends on an uninitialized tensor."""
+
+    def __init__(self, bad=None):
+        super().__init__()
+        self.bad = bad
+        self.A_log = nn.Parameter(torch.empty(4, 3))
+        self.D = nn.Parameter(torch.empty(4))
+        self.v = nn.Parameter(torch.empty(3))
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        with torch.no_grad():
+            dev = self.A_log.device
+            a = torch.arange(1, 4, dtype=torch.float32, device=dev)[None, :].expand(4, -1)
+            self.A_log.copy_(torch.log(a))
+            self.D.copy_(torch.ones_like(self.D) * 0.5 + torch.linspace(0, 1, 4, device=dev))
+            nn.init.normal_(self.v)
+            if self.bad == "mixed":
+                self.D.copy_(torch.arange(4, dtype=torch.float32, device=dev) * self.v[0])
+            elif self.bad == "in_place":
+                t = torch.zeros(3, device=dev)
+                t.add_(self.v)
+                self.D[:3].copy_(t)
+
+
+def test_values_made_on_the_tensors_device_are_recorded():
+    want_a = torch.log(torch.arange(1, 4, dtype=torch.float32)).expand(4, 3)
+    want_d = 0.5 + torch.linspace(0, 1, 4)
+    with torch.device("meta"):
+        meta = DeviceValues()
+    r = st.init_module_(meta, seed=1, device="cpu")
+    cpu = DeviceValues()
+    st.init_module_(cpu, seed=1)
+    for m in (meta, cpu):
+        assert torch.equal(m.A_log, want_a) and torch.equal(m.D, want_d)
+        assert np.array_equal(m.v.detach().numpy(), sow.normal(3, seed=1, key="v"))
+    assert r["A_log"].spec == "copy" and r["D"].spec == "copy"
+
+
+@pytest.mark.parametrize("bad, what", [
+    ("mixed", r"D: Tensor\.copy_ from a meta tensor \(a value computed from other uninitialized"),
+    ("in_place", r"in-place aten\.add_\.Tensor on a value with an uninitialized tensor"),
+])
+def test_values_from_uninitialized_tensors_are_still_refused(bad, what):
+    m = DeviceValues(bad)
+    before = {k: v.detach().clone() for k, v in m.state_dict().items()}
+    with pytest.raises(ValueError, match=what):
+        st.init_module_(m, seed=0)
+    for k, v in m.state_dict().items():
+        assert torch.equal(v, before[k]), k
+
+
 class ComplexCache(nn.Module):
     """A RoPE-style cache computed as complex values by the module's own code (torchtitan's
     ComplexRoPE) while the buffer was cast to a real dtype (``Module.to(torch.bfloat16)`` keeps

@@ -14,7 +14,11 @@ keyed by the tensor's fully-qualified name; the last whole-tensor write wins, as
   ``fill_``, ``zero_`` record the same specs; ``copy_`` from a computed value records that value
   (e.g. a recomputed RoPE ``inv_freq``); a constant or a copy into a *slice*
   (``weight[padding_idx].zero_()``) is recorded as a deterministic write done after the fill;
-* assigning a new tensor to a buffer or parameter attribute records a copy of its value.
+* assigning a new tensor to a buffer or parameter attribute records a copy of its value;
+* values made from arguments alone "on the tensor's device" (``torch.arange(n,
+  device=p.device)``, ``zeros_like(p)``, ``x.to(p.device)``) are made on the CPU, not on the
+  stand-ins' meta device, so that a copy of what init code computes from them is recorded
+  (Mamba's ``A_log = log(arange(...))``); whatever also involves a stand-in stays meta.
 
 A slot may be given a *discarded* stand-in of its own: what init code does through it is
 recorded nowhere and never refused. ``init_module_`` gives one to each name of a tied tensor
@@ -41,6 +45,8 @@ from typing import Any
 
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils._pytree import tree_leaves as _leaves
+from torch.utils._pytree import tree_map as _tree_map
 
 import sow
 
@@ -214,9 +220,26 @@ _SPEC_OPS = {
 }
 
 
+#: Ops whose value is a function of their arguments alone (no RNG, no uninitialized memory).
+#: Init code that makes one "on the tensor's device" (``torch.arange(n, device=p.device)``, then
+#: ``p.copy_(log(...))``: Mamba's ``A_log``) would make it on meta, since the tensors it sees are
+#: meta stand-ins, and its copy could not be recorded; they run on the CPU instead.
+_VALUE_FACTORIES = frozenset({"aten::arange", "aten::zeros", "aten::ones", "aten::full",
+                              "aten::linspace", "aten::logspace", "aten::eye",
+                              "aten::scalar_tensor"})
+#: The same made from a (meta) tensor's shape and dtype: ``zeros_like(p)``, ``p.new_ones(n)``.
+_VALUE_LIKE = frozenset({"aten::zeros_like", "aten::ones_like", "aten::full_like",
+                         "aten::new_zeros", "aten::new_ones", "aten::new_full"})
+_CPU = torch.device("cpu")
+
+
+def _is_meta_device(dev: Any) -> bool:
+    return dev is not None and torch.device(dev).type == "meta"
+
+
 class _Dispatch(TorchDispatchMode):
     """Routes tensor-method writes into stand-ins; lists the ones it cannot route, and any use of
-    torch's RNG (see the module doc)."""
+    torch's RNG (see the module doc). Values made from arguments alone are made on the CPU."""
 
     def __init__(self, rec: Recorder) -> None:
         super().__init__()
@@ -225,6 +248,15 @@ class _Dispatch(TorchDispatchMode):
     def __torch_dispatch__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
         kwargs = kwargs or {}
         name = str(func)
+        op = func._schema.name
+        dev = kwargs.get("device")
+        if (op in _VALUE_FACTORIES and _is_meta_device(dev)) or (
+                op in _VALUE_LIKE and args and args[0].device.type == "meta"
+                and (dev is None or _is_meta_device(dev))):
+            return func(*args, **{**kwargs, "device": _CPU})
+        if op == "aten::_to_copy" and _is_meta_device(dev) and args and \
+                args[0].device.type != "meta":
+            return func(*args, **{**kwargs, "device": args[0].device})  # x.to(p.device)
         schema_args = func._schema.arguments
         mutates = bool(schema_args) and schema_args[0].alias_info is not None and \
             schema_args[0].alias_info.is_write
@@ -235,6 +267,18 @@ class _Dispatch(TorchDispatchMode):
                 return args[0]
         if torch.Tag.nondeterministic_seeded in func.tags:
             self.rec.refuse(f"torch's RNG ({name}) used by init code")
+        tensors = [a for a in _leaves((args, kwargs)) if isinstance(a, torch.Tensor)]
+        if any(t.device.type == "meta" for t in tensors) and \
+                any(t.device.type != "meta" and t.dim() > 0 for t in tensors):
+            # A value made on the CPU above, meeting a stand-in: what follows from the stand-in's
+            # (unset) value stays meta, as it would have without the move, and is refused if
+            # copied into a tensor. An in-place op cannot be moved: its CPU operand would keep a
+            # stale value, so it is refused here.
+            if mutates and args and args[0].device.type != "meta":
+                self.rec.refuse(f"in-place {name} on a value with an uninitialized tensor")
+                return args[0]
+            args, kwargs = _tree_map(lambda a: a.to("meta") if isinstance(a, torch.Tensor) else a,
+                                     (args, kwargs))
         return func(*args, **kwargs)
 
     def _route(self, func: Any, name: str, args: Any, kwargs: dict[str, Any], rec: Record) -> None:
