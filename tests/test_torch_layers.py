@@ -33,6 +33,7 @@ class _Capture(TorchDispatchMode):
     def __init__(self):
         super().__init__()
         self.ops = {}
+        self.seen = []  # the storages keyed, kept alive so that no later tensor reuses a key
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
@@ -42,6 +43,7 @@ class _Capture(TorchDispatchMode):
         if isinstance(t, torch.Tensor) and t.storage_offset() == 0 and t.is_contiguous() \
                 and t.numel() == t.untyped_storage().nbytes() // t.element_size():
             key = t.untyped_storage()._cdata
+            self.seen.append(t.untyped_storage())
             a = lambda i, k, d: float(args[i]) if len(args) > i else float(kwargs.get(k, d))  # noqa: E731
             if name == "aten.uniform_.default":
                 self.ops[key] = ("uniform", a(1, "from", 0.0), a(2, "to", 1.0))
