@@ -212,7 +212,13 @@ def test_tensors_a_checkpoint_cannot_hold_are_refused_by_name(tmp_path):
         ck.write(counter, tmp_path / "a", seed=0, recipe="torch", progress=False)
     with pytest.raises(ValueError, match=r"table \(a copied value"):
         ck.write(table, tmp_path / "b", seed=0, recipe="torch", progress=False)
-    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+    mamba = transformers.MambaConfig(vocab_size=37, hidden_size=16, num_hidden_layers=1,
+                                     state_size=4, pad_token_id=0)
+    with pytest.raises(ValueError, match=r"backbone\.layers\.0\.mixer\.dt_proj\.bias \(an "
+                                         r"elementwise function of its fill"):
+        ck.write(transformers.MambaForCausalLM, tmp_path / "c", config=mamba, seed=0, recipe="hf",
+                 progress=False)
+    assert not any((tmp_path / d).exists() for d in "abc")
 
 
 def test_source_argument_errors(tmp_path):

@@ -2,15 +2,17 @@
 mixtures of experts, MLA, speech, vision): for each, a model built on meta and one built on the
 CPU get the same bits; every tensor whose last whole-tensor init op in transformers' own
 ``from_config`` is a normal, uniform or constant gets exactly that spec from sow; tensors
-transformers leaves constant are equal; buffers equal ``from_config``'s. Init code that draws
-from torch's RNG (Mamba's time-step bias) is refused by name, and what it computes without the RNG
-(Mamba's ``A_log``) is recorded exactly."""
+transformers leaves constant are equal; buffers equal ``from_config``'s. Init code that computes
+values elementwise from a draw (Mamba's time-step bias from torch.rand, Kimi-Linear's and
+Qwen3-Next's ``A_log`` = log of a uniform) gets exactly its formula of sow's draw."""
 
 from __future__ import annotations
 
 import math
 
 import pytest
+
+import sow
 
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
@@ -66,6 +68,15 @@ ARCHS = {
                                                   num_mel_bins=8, max_source_positions=16,
                                                   max_target_positions=16,
                                                   decoder_start_token_id=1)),
+    "mamba": ("AutoModelForCausalLM", dict(_COMMON, model_type="mamba", hidden_size=32,
+                                           num_hidden_layers=2, state_size=4)),
+    "kimi_linear": ("AutoModelForCausalLM", dict(_DECODER, model_type="kimi_linear")),
+    "qwen3_next": ("AutoModelForCausalLM", dict(_DECODER, model_type="qwen3_next", head_dim=8,
+                                                num_experts=4, num_experts_per_tok=2,
+                                                moe_intermediate_size=16,
+                                                shared_expert_intermediate_size=24,
+                                                linear_num_value_heads=4, linear_num_key_heads=2,
+                                                linear_key_head_dim=8, linear_value_head_dim=8)),
     "vit": ("AutoModel", dict(model_type="vit", hidden_size=32, num_hidden_layers=2,
                               num_attention_heads=4, intermediate_size=48, image_size=16,
                               patch_size=4)),
@@ -113,7 +124,8 @@ def test_hf_recipe_on_architecture(name):
         if fqn not in specs:
             continue  # a tied name: its source's spec is checked
         mine = specs[fqn].split(" + ")[0]
-        if fqn in ops and mine.split("(")[0] in ("normal", "uniform", "constant"):
+        if fqn in ops and ops[fqn][0] != "copy" and \
+                mine.split("(")[0] in ("normal", "uniform", "constant"):
             got = sow_op(mine)
             want = ops[fqn]
             assert got[0] == want[0] and got[1:] == pytest.approx(want[1:], rel=1e-12, abs=0), \
@@ -128,21 +140,31 @@ def test_hf_recipe_on_architecture(name):
         assert torch.equal(ours[fqn], buf), fqn
 
 
-def test_hf_mamba_time_step_bias_rng_is_refused_and_a_log_is_exact():
-    cfg = transformers.AutoConfig.for_model("mamba", vocab_size=96, hidden_size=32,
-                                            num_hidden_layers=2, state_size=4, pad_token_id=1)
-    with torch.device("meta"):
-        m = transformers.AutoModelForCausalLM.from_config(cfg)
-    with pytest.raises(ValueError, match=r"torch's RNG \(aten\.rand\.default\) used by init code "
-                                         r"\(init code of backbone\.layers\.0\.mixer\)"):
-        st.init_module_(m, seed=0, recipe="hf", device="cpu")
-    assert all(p.device.type == "meta" for p in m.parameters())  # nothing materialized
-    r = st.init_module_(m, seed=0, recipe="hf", device="cpu", strict=False)
-    assert any(u.startswith("backbone.layers.0.mixer.dt_proj.bias: Tensor.copy_ from a meta")
-               for u in r.unrouted), r.unrouted  # listed, its last routed write (zeros) kept
-    assert not any("A_log" in u for u in r.unrouted)
-    a = torch.arange(1, 5, dtype=torch.float32).expand(m.backbone.layers[0].mixer.A_log.shape[0], 4)
-    for layer in m.backbone.layers:
-        assert torch.equal(layer.mixer.A_log, torch.log(a))
-        assert torch.equal(layer.mixer.D, torch.ones_like(layer.mixer.D))
-    assert math.isclose(float(m.backbone.layers[1].mixer.A_log.detach()[0, 3]), math.log(4.0), rel_tol=1e-7)
+def test_hf_mamba_values_are_its_formulas_of_sow_draws():
+    """Mamba's own init code, routed: A_log = log(arange), D = 1, and the time-step bias the
+    inverse softplus of exp(u · (log max − log min) + log min) clamped, u a sow uniform(0, 1)
+    draw keyed by the bias's name (transformers draws u with torch.rand)."""
+    model = _build("mamba", "meta")
+    r = st.init_module_(model, seed=9, recipe="hf", device="cpu")
+    cfg = model.config
+    for i, layer in enumerate(model.backbone.layers):
+        mixer = layer.mixer
+        fqn = f"backbone.layers.{i}.mixer.dt_proj.bias"
+        assert r[fqn].spec == "uniform(a=0, b=1) + 1 writes"
+        u = torch.from_numpy(sow.uniform(mixer.dt_proj.bias.shape, a=0.0, b=1.0, seed=9, key=fqn))
+        dt = torch.exp(u * (math.log(cfg.time_step_max) - math.log(cfg.time_step_min))
+                       + math.log(cfg.time_step_min)).clamp(min=cfg.time_step_floor)
+        assert torch.equal(mixer.dt_proj.bias.detach(), dt + torch.log(-torch.expm1(-dt)))
+        a = torch.arange(1, cfg.state_size + 1, dtype=torch.float32)
+        assert torch.equal(mixer.A_log.detach(), torch.log(a).expand(mixer.A_log.shape))
+        assert torch.equal(mixer.D.detach(), torch.ones_like(mixer.D))
+
+
+def test_hf_kimi_linear_a_log_is_the_log_of_its_own_uniform():
+    model = _build("kimi_linear", "meta")
+    r = st.init_module_(model, seed=2, recipe="hf", device="cpu")
+    for fqn, p in model.named_parameters():
+        if fqn.endswith("forget_gate.A_log"):
+            assert r[fqn].spec == "uniform(a=1, b=16) + 1 writes"
+            u = sow.uniform(tuple(p.shape), a=1.0, b=16.0, seed=2, key=fqn)
+            assert torch.equal(p.detach(), torch.from_numpy(u).to(p.dtype).log())

@@ -211,9 +211,17 @@ class OwnInit(nn.Module):
         with torch.no_grad():
             self.g.fill_(0.5)
         self.freqs = 1.0 / (10000 ** (torch.arange(3, dtype=torch.float32) / 3))
-        if self.rng:
-            with torch.no_grad():
-                self.w.copy_(torch.randn(6, 5))
+        with torch.no_grad():
+            if self.rng == "sorted":  # not elementwise in the draw
+                self.w.copy_(torch.randn(6, 5).sort(dim=1).values)
+            elif self.rng == "randint":  # a draw sow does not route
+                self.w.copy_(torch.randint(0, 3, (6, 5)).float())
+            elif self.rng == "slice":  # a draw into part of the tensor
+                self.w[:2].copy_(torch.randn(2, 5))
+            elif self.rng == "twice":  # one draw whole into one tensor, then into a row of another
+                d = torch.rand(5)
+                self.g.copy_(d)
+                self.w[0].copy_(d)
 
 
 def test_module_code_is_routed_through_sow():
@@ -226,12 +234,74 @@ def test_module_code_is_routed_through_sow():
     assert r["w"].spec.startswith("trunc_normal(")
 
 
-def test_torch_rng_in_init_code_is_refused():
-    m = OwnInit(rng=True)
-    before = m.w.detach().clone()
-    with pytest.raises(ValueError, match=r"torch's RNG \(aten\.randn"):
+@pytest.mark.parametrize("rng, what", [
+    ("sorted", r"w: Tensor\.copy_ of a value computed from torch's RNG \(aten\.randn\.default\) "
+               r"other than elementwise into this whole tensor"),
+    ("randint", r"torch's RNG \(aten\.randint"),
+    ("slice", r"w: Tensor\.copy_ of a value computed from torch's RNG \(aten\.randn"),
+    ("twice", r"w: Tensor\.copy_ of a value computed from torch's RNG \(aten\.rand\.default\)"),
+])
+def test_torch_rng_in_init_code_is_refused(rng, what):
+    m = OwnInit(rng=rng)
+    before = {k: v.detach().clone() for k, v in m.state_dict().items()}
+    with pytest.raises(ValueError, match=what):
         st.init_module_(m, seed=0)
-    assert torch.equal(m.w, before)
+    for k, v in m.state_dict().items():
+        assert torch.equal(v, before[k]), k
+
+
+class Draws(nn.Module):
+    """Init code that computes values elementwise from one draw: of torch's RNG into a fresh
+    tensor (Mamba's time-step bias), into a temporary (Qwen3-Next's ``A_log``, with in-place
+    ops), or of the tensor's own routed init (Kimi-Linear's ``A_log``, a rescale)."""
+
+    def __init__(self):
+        super().__init__()
+        self.dt_bias = nn.Parameter(torch.empty(6))
+        self.a_log = nn.Parameter(torch.empty(4))
+        self.own = nn.Parameter(torch.empty(3, 5, dtype=torch.bfloat16))
+        self.scaled = nn.Parameter(torch.empty(5, 2))
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        with torch.no_grad():
+            dt = torch.exp(torch.rand(6, device=self.dt_bias.device) * (math.log(0.1) - math.log(1e-3))
+                           + math.log(1e-3)).clamp(min=1e-4)
+            self.dt_bias.copy_(dt + torch.log(-torch.expm1(-dt)))
+            t = torch.empty(4, device=self.a_log.device).uniform_(0.5, 16)
+            t.log_().mul_(2.0)
+            self.a_log.copy_(t)
+            self.own.copy_(nn.init.uniform_(self.own, a=1.0, b=16.0).log())
+            nn.init.normal_(self.scaled, std=0.5)
+            self.scaled.copy_(self.scaled / math.sqrt(3.0))
+
+
+def _draws_want(seed):
+    u = torch.from_numpy(sow.uniform(6, a=0.0, b=1.0, seed=seed, key="dt_bias"))
+    dt = torch.exp(u * (math.log(0.1) - math.log(1e-3)) + math.log(1e-3)).clamp(min=1e-4)
+    a = torch.from_numpy(sow.uniform(4, a=0.5, b=16.0, seed=seed, key="a_log")).log() * 2.0
+    own = torch.from_numpy(sow.uniform((3, 5), a=1.0, b=16.0, seed=seed, key="own").astype(
+        np.float32)).to(torch.bfloat16)
+    scaled = torch.from_numpy(sow.normal((5, 2), std=0.5, seed=seed, key="scaled")) / math.sqrt(3.0)
+    return {"dt_bias": dt + torch.log(-torch.expm1(-dt)), "a_log": a, "own": own.log(),
+            "scaled": scaled}
+
+
+def test_elementwise_functions_of_one_draw_are_routed():
+    with torch.device("meta"):
+        meta = Draws()
+    r = st.init_module_(meta, seed=3, device="cpu")
+    cpu = Draws()
+    st.init_module_(cpu, seed=3)
+    own = sow.uniform((3, 5), a=1.0, b=16.0, seed=3, key="own", dtype="bfloat16")
+    want = _draws_want(3)
+    want["own"] = torch.from_numpy(own.astype(np.float32)).to(torch.bfloat16).log()
+    for m in (meta, cpu):
+        for k, v in want.items():
+            assert torch.equal(getattr(m, k).detach(), v.to(getattr(m, k).dtype)), k
+    assert r["dt_bias"].spec == "uniform(a=0, b=1) + 1 writes"
+    assert r["a_log"].spec == "uniform(a=0.5, b=16) + 1 writes"
+    assert r["scaled"].spec == "normal(mean=0, std=0.5) + 1 writes"
 
 
 class DeviceValues(nn.Module):
@@ -329,7 +399,7 @@ def test_patch_init_context_manager():
     assert not m.w.is_meta
     assert np.array_equal(m.w.detach().numpy(), sow.trunc_normal((6, 5), std=0.1, a=-0.2, b=0.2, seed=5, key="w"))
     assert {t.fqn for t in p.report.tensors} == {"w", "g", "freqs"}
-    m2 = OwnInit(rng=True)
+    m2 = OwnInit(rng="randint")
     with pytest.raises(ValueError, match="torch's RNG"):
         with st.patch_init(m2, seed=5):
             m2.reset_parameters()

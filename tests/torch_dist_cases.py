@@ -38,6 +38,7 @@ MODEL_CASES = [
     ("fsdp2_hf_llama", 2),
     ("tp_fsdp2_2x2", 4),
     ("fsdp2_w2", 2),
+    ("fsdp2_hf_mamba", 2),
 ]
 
 
@@ -130,6 +131,24 @@ def _compare(model, ref, what):
     assert n == len(ref_sd), what
 
 
+def _fsdp2_hf(cls, cfg, layers, world, meshes):
+    """A Hugging Face model built on meta, each layer and the whole under FSDP2, initialized with
+    recipe="hf"; an unsharded reference the same way; and the sharded model's report."""
+    import torch
+    from torch.distributed.fsdp import fully_shard
+
+    import sow.torch as st
+
+    with torch.device("meta"):
+        model, ref = cls(cfg), cls(cfg)
+    for layer in layers(model):
+        fully_shard(layer, mesh=meshes[(world,)])
+    fully_shard(model, mesh=meshes[(world,)])
+    report = st.init_module_(model, seed=SEED, recipe="hf", device="cpu")
+    st.init_module_(ref, seed=SEED, recipe="hf", device="cpu")
+    return model, ref, report
+
+
 def _model_case(name, world, meshes):
     import torch
     from torch.distributed.device_mesh import init_device_mesh
@@ -166,17 +185,22 @@ def _model_case(name, world, meshes):
         cfg = LlamaConfig(vocab_size=37, hidden_size=16, intermediate_size=24, num_hidden_layers=2,
                           num_attention_heads=4, num_key_value_heads=2, pad_token_id=0,
                           tie_word_embeddings=False)
-        with torch.device("meta"):
-            model = LlamaForCausalLM(cfg)
-            ref = LlamaForCausalLM(cfg)
-        for layer in model.model.layers:
-            fully_shard(layer, mesh=meshes[(world,)])
-        fully_shard(model, mesh=meshes[(world,)])
-        st.init_module_(model, seed=SEED, recipe="hf", device="cpu")
-        st.init_module_(ref, seed=SEED, recipe="hf", device="cpu")
+        model, ref, _ = _fsdp2_hf(LlamaForCausalLM, cfg, lambda m: m.model.layers, world, meshes)
         _compare(model, ref, name)
         for fqn, b in ref.named_buffers():
             assert torch.equal(dict(model.named_buffers())[fqn], b), f"{name}: buffer {fqn}"
+        return
+    if name == "fsdp2_hf_mamba":
+        # Init code that computes values elementwise from draws (the time-step bias from
+        # torch.rand, A_log from arange): each rank maps its own shard.
+        from transformers import MambaConfig, MambaForCausalLM
+
+        cfg = MambaConfig(vocab_size=37, hidden_size=16, num_hidden_layers=2, state_size=4,
+                          expand=2, pad_token_id=0)
+        model, ref, r = _fsdp2_hf(MambaForCausalLM, cfg, lambda m: m.backbone.layers, world,
+                                  meshes)
+        assert r["backbone.layers.0.mixer.dt_proj.bias"].spec.endswith(" + 1 writes"), r.tensors
+        _compare(model, ref, name)
         return
     if name == "tp_fsdp2_2x2":
         from torch.distributed.tensor.parallel import (ColwiseParallel, RowwiseParallel,

@@ -185,7 +185,8 @@ def from_torch(source: Any, recipe: Any, config: Any = None) -> Resolved:
             out.append(Tensor(name, r.shape, own, r.spec, key=None if r.fqn == name else r.fqn))
         elif r.spec is None or rows is None:
             what = "a copied value" if r.spec is None else \
-                "deterministic writes other than zero rows"
+                "an elementwise function of its fill" if any(w[1] == "map" for w in r.writes) \
+                else "deterministic writes other than zero rows"
             bad.append(f"{name} ({what}; a checkpoint holds specs only)")
         else:
             out.append(Tensor(name, r.shape, None, r.spec, key=None if r.fqn == name else r.fqn,

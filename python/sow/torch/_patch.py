@@ -18,7 +18,15 @@ keyed by the tensor's fully-qualified name; the last whole-tensor write wins, as
 * values made from arguments alone "on the tensor's device" (``torch.arange(n,
   device=p.device)``, ``zeros_like(p)``, ``x.to(p.device)``) are made on the CPU, not on the
   stand-ins' meta device, so that a copy of what init code computes from them is recorded
-  (Mamba's ``A_log = log(arange(...))``); whatever also involves a stand-in stays meta.
+  (Mamba's ``A_log = log(arange(...))``); whatever also involves a stand-in stays meta;
+* a value computed *elementwise* from one random draw and copied whole into a tensor: the draw
+  becomes the tensor's spec and the function a "map" write after the fill. The draw is either
+  the tensor's own routed init (Kimi-Linear's ``A_log.copy_(uniform_(A_log, 1, 16).log())``, a
+  rescale ``p.copy_(p / s)``) or a fresh draw of torch's RNG (``torch.rand``/``randn``/
+  ``*_like``, ``torch.empty(n, device=p.device).uniform_(a, b)``: Mamba's time-step bias
+  ``inv_softplus(exp(rand(n) * ...))``, Qwen3-Next's ``A_log``), which sow draws instead, keyed
+  by the tensor's name. The function is made of pointwise ops and scalars, so each shard maps
+  alone.
 
 A slot may be given a *discarded* stand-in of its own: what init code does through it is
 recorded nowhere and never refused. ``init_module_`` gives one to each name of a tied tensor
@@ -27,8 +35,10 @@ untied, initialized, then tied (transformers' ``from_config``: ``lm_head``'s ``n
 a tensor the tie then drops, and the padding row of the embedding stays zero).
 
 What cannot be routed is listed by name, never left to torch's RNG: a random init of a slice, any
-other in-place op on a stand-in (``mul_``, ``clamp_``, ...), a copy from a meta value, and any
-use of torch's RNG by the init code (``torch.randn`` into a temporary, then copied).
+other in-place op on a stand-in (``mul_``, ``clamp_``, ...), a copy of a value computed from an
+uninitialized tensor, a draw used otherwise than elementwise into one whole tensor (sorted,
+reshaped, copied into a slice or into a second tensor), and any other use of torch's RNG
+(``randint``, ``randperm``, ``bernoulli_``, ...).
 
 :func:`patch_init` is the public context manager; :func:`init_module_` uses the same machinery.
 """
@@ -45,8 +55,10 @@ from typing import Any
 
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils._pytree import tree_flatten as _flatten
 from torch.utils._pytree import tree_leaves as _leaves
 from torch.utils._pytree import tree_map as _tree_map
+from torch.utils._pytree import tree_unflatten as _unflatten
 
 import sow
 
@@ -58,6 +70,24 @@ INIT_FUNCTIONS = ("uniform_", "normal_", "trunc_normal_", "constant_", "ones_", 
                   "dirac_", "xavier_uniform_", "xavier_normal_", "kaiming_uniform_",
                   "kaiming_normal_", "orthogonal_", "sparse_")
 _CONSTANT_SPECS = ("zeros", "ones", "constant")
+
+
+def _identity(x: Any) -> Any:
+    return x
+
+
+class _Map:
+    """A "map" write: the tensor becomes ``fn`` of its values, computed in ``dtype`` (the draw's,
+    as torch's own init code computes it). Elementwise, so a shard maps alone."""
+
+    def __init__(self, fn: Any, dtype: Any) -> None:
+        self.fn, self.dtype = fn, dtype
+
+    def __call__(self, local: Any) -> Any:
+        return self.fn(local.to(self.dtype))
+
+    def __repr__(self) -> str:
+        return "an elementwise function of the fill"
 
 
 @dataclass(frozen=True)
@@ -96,6 +126,30 @@ class Record:
         return self.base is not None or bool(self.post)
 
 
+@dataclass(eq=False)
+class Draw:
+    """One random draw of init code: ``spec`` filled into a tensor of ``shape``, either a stand-in's
+    own routed init (``origin``, read while its base was ``origin_base``) or a fresh draw of
+    torch's RNG (``torch.rand``, ``torch.empty(...).uniform_()``; ``origin`` None)."""
+
+    spec: sow.Spec
+    shape: tuple[int, ...]
+    dtype: Any
+    origin: Record | None
+    origin_base: Any
+    source: str
+    used_by: str = ""  # the tensor a fresh draw was copied into
+
+
+@dataclass(eq=False)
+class Drawn:
+    """A meta value that is ``fn`` of a :class:`Draw`'s values (elementwise: ``fn`` is made of
+    pointwise ops and scalars, so it applies to any shard of the filled tensor alike)."""
+
+    draw: Draw
+    fn: Any  # Callable[[torch.Tensor], torch.Tensor]
+
+
 class Recorder:
     """Stand-ins by storage, and what was recorded for each (see the module doc)."""
 
@@ -104,6 +158,46 @@ class Recorder:
         self.unrouted: list[str] = []
         self._by_storage: dict[int, Record] = {}
         self.context = ""  # the module whose init code is running, for messages
+        # Meta values that are elementwise functions of one draw, by storage; the tensors are
+        # kept alive so that no later tensor reuses a key.
+        self._drawn: dict[int, Drawn] = {}
+        self._tainted: dict[int, str] = {}  # meta values computed otherwise from a draw: its source
+        self._keep: list[Any] = []
+
+    def drawn(self, t: Any) -> Drawn | None:
+        """The draw ``t`` is an elementwise function of: a value tracked here, or a whole
+        stand-in whose recorded init is a spec (its draw is the spec's fill)."""
+        if not isinstance(t, torch.Tensor) or t.device.type != "meta":
+            return None
+        key = t.untyped_storage()._cdata
+        d = self._drawn.get(key)
+        if d is not None:
+            return d if tuple(t.shape) == d.draw.shape and t.storage_offset() == 0 else None
+        hit = self.find(t)
+        if hit is None or hit[1] is not None:
+            return None
+        rec = hit[0]
+        if rec.discarded or not isinstance(rec.base, sow.Spec) or rec.post:
+            return None
+        return Drawn(Draw(rec.base, rec.shape, t.dtype, rec, rec.base, "its own init"), _identity)
+
+    def track(self, t: Any, d: Drawn) -> None:
+        key = t.untyped_storage()._cdata
+        self._drawn[key] = d
+        self._tainted.pop(key, None)
+        self._keep.append(t)
+
+    def taint(self, t: Any, source: str) -> None:
+        if isinstance(t, torch.Tensor) and t.device.type == "meta":
+            key = t.untyped_storage()._cdata
+            self._drawn.pop(key, None)
+            self._tainted[key] = source
+            self._keep.append(t)
+
+    def tainted(self, t: Any) -> str | None:
+        if not isinstance(t, torch.Tensor) or t.device.type != "meta":
+            return None
+        return self._tainted.get(t.untyped_storage()._cdata)
 
     def register(self, stand_in: Any, fqn: str, *, discarded: bool = False) -> Record:
         """The record of ``stand_in`` under ``fqn``; a discarded one is kept out of ``records``."""
@@ -138,6 +232,24 @@ class Recorder:
         where = f" (init code of {self.context or 'the module'})"
         self.unrouted.append(what + where)
 
+    def _copy_drawn(self, rec: Record, d: Drawn, source: str) -> bool:
+        """Record the copy of an elementwise function of a draw into the whole of ``rec``: its
+        fill is the draw's spec, then the function (a "map" write). False: not recordable so."""
+        draw = d.draw
+        if draw.origin is None:
+            if draw.used_by and draw.used_by != rec.fqn:
+                return False  # one draw in two tensors: they would have to be equal
+            draw.used_by = rec.fqn
+            rec.set_base(draw.spec, f"{draw.source}, then {source}")
+        elif draw.origin is not rec or rec.base is not draw.origin_base:
+            return False  # a function of another tensor's values, or of an overwritten init
+        else:
+            rec.post = []
+        if d.fn is not _identity:
+            whole = Geometry(rec.shape, _contiguous_strides(rec.shape), 0)
+            rec.post.append((whole, "map", _Map(d.fn, draw.dtype)))
+        return True
+
     def write(self, t: Any, spec: sow.Spec, source: str) -> bool:
         """Record ``spec`` written into ``t``; False when ``t`` is no stand-in."""
         hit = self.find(t)
@@ -162,6 +274,15 @@ class Recorder:
         if not isinstance(value, torch.Tensor):
             value = torch.tensor(value)
         if value.device.type == "meta":
+            d = self.drawn(value)
+            if d is not None and geo is None and d.draw.shape == rec.shape and \
+                    self._copy_drawn(rec, d, source):
+                return True
+            drew = self.tainted(value) or (d.draw.source if d is not None else None)
+            if drew is not None:
+                self.refuse(f"{rec.fqn}: {source} of a value computed from torch's RNG ({drew}) "
+                            f"other than elementwise into this whole tensor", rec)
+                return True
             self.refuse(f"{rec.fqn}: {source} from a meta tensor (a value computed from other "
                         f"uninitialized tensors)", rec)
             return True
@@ -231,6 +352,16 @@ _VALUE_FACTORIES = frozenset({"aten::arange", "aten::zeros", "aten::ones", "aten
 _VALUE_LIKE = frozenset({"aten::zeros_like", "aten::ones_like", "aten::full_like",
                          "aten::new_zeros", "aten::new_ones", "aten::new_full"})
 _CPU = torch.device("cpu")
+#: Fresh draws of torch's RNG that init code may turn elementwise into a tensor's values (Mamba's
+#: ``exp(rand(n) * ...)``); they are tracked as draws (:class:`Draw`), not run.
+_DRAW_FACTORIES = frozenset({"aten::rand", "aten::randn", "aten::rand_like", "aten::randn_like"})
+#: Elementwise although torch does not tag them pointwise.
+_ELEMENTWISE = frozenset({"aten::_to_copy", "aten::clone", "aten::alias", "aten::detach"})
+
+
+def _whole_meta(t: Any) -> bool:
+    return isinstance(t, torch.Tensor) and t.device.type == "meta" and t.storage_offset() == 0 \
+        and t.is_contiguous() and t.untyped_storage().nbytes() == t.numel() * t.element_size()
 
 
 def _is_meta_device(dev: Any) -> bool:
@@ -257,6 +388,8 @@ class _Dispatch(TorchDispatchMode):
         if op == "aten::_to_copy" and _is_meta_device(dev) and args and \
                 args[0].device.type != "meta":
             return func(*args, **{**kwargs, "device": args[0].device})  # x.to(p.device)
+        if op in _DRAW_FACTORIES:  # a fresh draw of torch's RNG: tracked, on meta
+            return self._draw(op, name, args, kwargs)
         schema_args = func._schema.arguments
         mutates = bool(schema_args) and schema_args[0].alias_info is not None and \
             schema_args[0].alias_info.is_write
@@ -264,6 +397,14 @@ class _Dispatch(TorchDispatchMode):
             hit = self.rec.find(args[0])
             if hit is not None:
                 self._route(func, name, args, kwargs, hit[0])
+                return args[0]
+            if name in _SPEC_OPS and name != "aten.fill_.Scalar" and name != "aten.zero_.default" \
+                    and _whole_meta(args[0]):
+                # torch.empty(n, device=p.device).uniform_(a, b): a draw into a temporary
+                spec = _SPEC_OPS[name](args, kwargs)
+                draw = Draw(spec, tuple(args[0].shape), args[0].dtype, None, None,
+                            f"Tensor.{name.split('.')[1]} on a temporary")
+                self.rec.track(args[0], Drawn(draw, _identity))
                 return args[0]
         if torch.Tag.nondeterministic_seeded in func.tags:
             self.rec.refuse(f"torch's RNG ({name}) used by init code")
@@ -279,7 +420,68 @@ class _Dispatch(TorchDispatchMode):
                 return args[0]
             args, kwargs = _tree_map(lambda a: a.to("meta") if isinstance(a, torch.Tensor) else a,
                                      (args, kwargs))
-        return func(*args, **kwargs)
+        out = func(*args, **kwargs)
+        if any(t.device.type == "meta" for t in tensors):
+            self._follow(func, op, args, kwargs, out, mutates)
+        return out
+
+    def _draw(self, op: str, name: str, args: Any, kwargs: dict[str, Any]) -> Any:
+        like = op.endswith("_like")
+        shape = tuple(args[0].shape) if like else tuple(
+            int(x) for x in (args[0] if len(args) == 1 and isinstance(args[0], (list, tuple))
+                             else args))
+        dtype = kwargs.get("dtype") or (args[0].dtype if like else torch.get_default_dtype())
+        out = torch.empty(shape, dtype=dtype, device="meta")
+        spec = sow.Spec("normal", mean=0.0, std=1.0) if "randn" in op else \
+            sow.Spec("uniform", a=0.0, b=1.0)
+        self.rec.track(out, Drawn(Draw(spec, shape, dtype, None, None, name), _identity))
+        return out
+
+    def _follow(self, func: Any, op: str, args: Any, kwargs: dict[str, Any], out: Any,
+                mutates: bool) -> None:
+        """Track ``out`` as an elementwise function of a draw where it is one; taint it where it
+        is computed otherwise from a fresh draw (so that its copy is refused naming the RNG)."""
+        leaves, spec = _flatten((args, kwargs))
+        draws: list[tuple[int, Drawn]] = []
+        plain_meta = False
+        source = None
+        for i, a in enumerate(leaves):
+            if not isinstance(a, torch.Tensor) or a.device.type != "meta":
+                continue
+            d = self.rec.drawn(a)
+            if d is None:
+                plain_meta = True
+                source = source or self.rec.tainted(a)
+            else:
+                draws.append((i, d))
+        result = args[0] if mutates else out
+        if not draws and source is None:
+            return
+        first = draws[0][1].draw if draws else None
+        elementwise = (torch.Tag.pointwise in func.tags or op in _ELEMENTWISE) and \
+            isinstance(result, torch.Tensor) and first is not None and \
+            tuple(result.shape) == first.shape and not plain_meta and \
+            all(d.draw is first for _, d in draws)
+        if elementwise:
+            slots = tuple(draws)
+
+            def fn(x: Any, _f: Any = func, _leaves: Any = leaves, _spec: Any = spec,
+                   _slots: Any = slots) -> Any:
+                real = [x.device if isinstance(a, torch.device) and a.type == "meta" else a
+                        for a in _leaves]
+                for i, d in _slots:
+                    real[i] = d.fn(x)
+                a, k = _unflatten(real, _spec)
+                if mutates:
+                    a = (a[0].clone(), *a[1:])  # the function's value, not a write into x
+                return _f(*a, **k)
+
+            self.rec.track(result, Drawn(first, fn))
+        else:
+            drew = first.source if first is not None and first.origin is None else source
+            if drew is not None:
+                for t in _leaves(result):
+                    self.rec.taint(t, drew)
 
     def _route(self, func: Any, name: str, args: Any, kwargs: dict[str, Any], rec: Record) -> None:
         t = args[0]
@@ -411,6 +613,10 @@ def apply_writes(local: Any, gshape: tuple[int, ...], sets: Any, writes: list[tu
         return
     whole = Geometry(gshape, _contiguous_strides(gshape), 0)
     for geo, kind, value in writes:
+        if kind == "map":  # elementwise: the local part maps alone
+            with torch.no_grad():
+                local.copy_(value(local))
+            continue
         if sets is None and geo == whole:
             # The whole (unsharded) tensor: one copy_ or fill_, not an index per element (a
             # torchtitan RoPE cache of 4 M entries took 0.5 s through index_put_).
