@@ -32,6 +32,12 @@ ARCHS = {
     "roberta": ("AutoModelForMaskedLM", dict(_COMMON, model_type="roberta", hidden_size=32,
                                              num_hidden_layers=2, num_attention_heads=4,
                                              intermediate_size=48, max_position_embeddings=40)),
+    # Its LM head's bias is one tensor with decoder.bias from construction, and only the
+    # decoder's (Linear) init sets it.
+    "data2vec_text": ("AutoModelForMaskedLM", dict(_COMMON, model_type="data2vec-text",
+                                                   hidden_size=32, num_hidden_layers=2,
+                                                   num_attention_heads=4, intermediate_size=48,
+                                                   max_position_embeddings=40)),
     "t5": ("AutoModelForSeq2SeqLM", dict(_COMMON, model_type="t5", d_model=32, d_kv=8, d_ff=48,
                                          num_layers=2, num_decoder_layers=2, num_heads=4,
                                          decoder_start_token_id=1)),

@@ -594,4 +594,12 @@ def _record(root: Any, tensors: dict[str, _Tensor], code: dict[str, Any],
                 if fn is not None:
                     fn()
     relevant = [u for u in rec.unrouted if not any(u.startswith(f + ":") for f in ruled)]
-    return rec.records, relevant
+    records = dict(rec.records)
+    for fqn, dropped in rec.dropped.items():
+        own = records.get(fqn)
+        if fqn in code and (own is None or not own.is_set()):
+            done = [d for d in dropped if d.is_set()]
+            if done:  # the source's module set nothing: the tie held from construction
+                d = done[-1]
+                records[fqn] = Record(fqn, d.shape, d.base, list(d.post), d.source)
+    return records, relevant

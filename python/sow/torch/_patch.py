@@ -29,10 +29,12 @@ keyed by the tensor's fully-qualified name; the last whole-tensor write wins, as
   alone.
 
 A slot may be given a *discarded* stand-in of its own: what init code does through it is
-recorded nowhere and never refused. ``init_module_`` gives one to each name of a tied tensor
-other than its tie source, so the tensor gets what its source's module does, as in a model built
-untied, initialized, then tied (transformers' ``from_config``: ``lm_head``'s ``normal_`` lands on
-a tensor the tie then drops, and the padding row of the embedding stays zero).
+recorded apart (``Recorder.dropped``) and never refused. ``init_module_`` gives one to each name
+of a tied tensor other than its tie source, so the tensor gets what its source's module does, as
+in a model built untied, initialized, then tied (transformers' ``from_config``: ``lm_head``'s
+``normal_`` lands on a tensor the tie then drops, and the padding row of the embedding stays
+zero). Where the source's module sets nothing, the tie held from construction (a RoBERTa-style LM
+head's ``bias``, the same tensor as its ``decoder.bias``) and the dropped record is used.
 
 What cannot be routed is listed by name, never left to torch's RNG: a random init of a slice, any
 other in-place op on a stand-in (``mul_``, ``clamp_``, ...), a copy of a value computed from an
@@ -160,6 +162,7 @@ class Recorder:
         self.context = ""  # the module whose init code is running, for messages
         # Meta values that are elementwise functions of one draw, by storage; the tensors are
         # kept alive so that no later tensor reuses a key.
+        self.dropped: dict[str, list[Record]] = {}  # discarded stand-ins' records, by fqn
         self._drawn: dict[int, Drawn] = {}
         self._tainted: dict[int, str] = {}  # meta values computed otherwise from a draw: its source
         self._keep: list[Any] = []
@@ -203,6 +206,7 @@ class Recorder:
         """The record of ``stand_in`` under ``fqn``; a discarded one is kept out of ``records``."""
         if discarded:
             rec = Record(fqn, tuple(stand_in.shape), discarded=True)
+            self.dropped.setdefault(fqn, []).append(rec)
         else:
             rec = self.records.get(fqn)
             if rec is None:
