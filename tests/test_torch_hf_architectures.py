@@ -83,6 +83,9 @@ ARCHS = {
                                                 shared_expert_intermediate_size=24,
                                                 linear_num_value_heads=4, linear_num_key_heads=2,
                                                 linear_key_head_dim=8, linear_value_head_dim=8)),
+    # transformers' Conv1D layers, which its _init_weights leaves to their constructor.
+    "openai_gpt": ("AutoModelForCausalLM", dict(model_type="openai-gpt", vocab_size=96, n_embd=32,
+                                                n_layer=2, n_head=4, n_positions=32)),
     "vit": ("AutoModel", dict(model_type="vit", hidden_size=32, num_hidden_layers=2,
                               num_attention_heads=4, intermediate_size=48, image_size=16,
                               patch_size=4)),

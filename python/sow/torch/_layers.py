@@ -115,6 +115,11 @@ def torch_default(t: Target) -> Any:
         return _uniform_bound(1 / math.sqrt(h) if h > 0 else 0.0)
     if isinstance(m, nn.PReLU):
         return sow.Spec("constant", val=float(m.init)) if name == "weight" else None
+    if type(m).__name__ == "Conv1D" and type(m).__module__ == "transformers.pytorch_utils":
+        # transformers' GPT-2-style linear layer initializes itself in its constructor
+        # (transformers 5.24: normal_(weight, std=0.02), bias zeros); models whose _init_weights
+        # leave it alone (OpenAI GPT) keep that.
+        return {"weight": sow.Spec("normal", mean=0.0, std=0.02), "bias": sow.Spec("zeros")}.get(name)
     return None
 
 
