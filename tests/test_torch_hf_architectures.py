@@ -177,3 +177,27 @@ def test_hf_kimi_linear_a_log_is_the_log_of_its_own_uniform():
             assert r[fqn].spec == "uniform(a=1, b=16) + 1 writes"
             u = sow.uniform(tuple(p.shape), a=1.0, b=16.0, seed=2, key=fqn)
             assert torch.equal(p.detach(), torch.from_numpy(u).to(p.dtype).log())
+
+
+def test_hf_parameters_left_to_their_constructor_are_named_and_take_a_rule():
+    """Apertus' xIELU activation sets alpha_p/alpha_n (and buffers beta/eps) in its constructor
+    only; its _init_weights leaves them. On meta nothing can recover those values: refused by
+    name, before anything is materialized; a rule before HF_INIT (and skip= for the buffers of a
+    CPU-built model) completes the recipe."""
+    kw = dict(_DECODER, model_type="apertus", num_hidden_layers=1)
+    cfg = transformers.AutoConfig.for_model(**kw)
+    with torch.device("meta"):
+        m = transformers.AutoModelForCausalLM.from_config(cfg)
+    with pytest.raises(ValueError, match=r"parameters the model's _init_weights leaves to their "
+                                         r"module's constructor \(not a torch layer sow knows\): "
+                                         r"model\.layers\.0\.mlp\.act_fn\.alpha_p, "
+                                         r"model\.layers\.0\.mlp\.act_fn\.alpha_n \(give them a rule"):
+        st.init_module_(m, seed=0, recipe="hf", device="cpu")
+    assert all(p.is_meta for p in m.parameters())
+    cpu = transformers.AutoModelForCausalLM.from_config(cfg)
+    act = cpu.model.layers[0].mlp.act_fn
+    beta = act.beta.clone()
+    recipe = sow.Recipe([("*.act_fn.alpha_*", ("constant", {"val": 0.25})), ("*", st.HF_INIT)])
+    st.init_module_(cpu, seed=0, recipe=recipe, skip=lambda t: t.name in ("beta", "eps"))
+    assert torch.equal(act.alpha_p.detach(), torch.full_like(act.alpha_p, 0.25))
+    assert torch.equal(act.beta, beta)

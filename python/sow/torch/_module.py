@@ -453,6 +453,7 @@ def plan_module(module: Any, *, recipe: Any = "torch", skip: Any = None, strict:
 
     unrouted: list[str] = []
     unset: list[str] = []
+    untouched: list[str] = []
     if code:
         records, unrouted = _record(module, tensors, code, sources)
         for fqn, how in code.items():
@@ -470,11 +471,15 @@ def plan_module(module: Any, *, recipe: Any = "torch", skip: Any = None, strict:
                 if default is not None:
                     chosen[fqn] = default
                     continue
-            (unset if how == "buffer" else unmatched).append(fqn)
+            (unset if how == "buffer" else untouched if how is HF_INIT else unmatched).append(fqn)
         chosen = {f: chosen[f] for f in tensors if f in chosen}  # module order
     problems = []
     if unmatched:
         problems.append(f"parameters no rule of recipe {rc.name!r} sets: " + ", ".join(unmatched))
+    if untouched:
+        problems.append("parameters the model's _init_weights leaves to their module's "
+                        "constructor (not a torch layer sow knows): " + ", ".join(untouched)
+                        + " (give them a rule before HF_INIT, or pass skip= to keep their values)")
     if unset:
         problems.append("buffers no rule and no module init code sets: " + ", ".join(unset)
                         + " (pass skip= to keep their values)")
@@ -494,7 +499,8 @@ def plan_module(module: Any, *, recipe: Any = "torch", skip: Any = None, strict:
             t.module, "_non_persistent_buffers_set", ())
         out.append(TensorRecord(fqn, t.kind, gshape, t.tensor.dtype, base, tuple(writes), names,
                                 names[sources.get(fqn, 0)], persistent))
-    return ModulePlan(out, tensors, chosen, skipped, unmatched + unset, unrouted, metas, rc)
+    return ModulePlan(out, tensors, chosen, skipped, unmatched + untouched + unset, unrouted, metas,
+                      rc)
 
 
 def init_module_(module: Any, *, seed: int, recipe: Any = "torch", device: Any = None,
