@@ -273,7 +273,7 @@ class Draws(nn.Module):
             self.a_log.copy_(t)
             self.own.copy_(nn.init.uniform_(self.own, a=1.0, b=16.0).log())
             nn.init.normal_(self.scaled, std=0.5)
-            self.scaled.copy_(self.scaled / math.sqrt(3.0))
+            self.scaled.copy_(self.scaled / math.sqrt(3.0) + self.scaled * 0.0)
 
 
 def _draws_want(seed):

@@ -165,6 +165,7 @@ class Recorder:
         self.dropped: dict[str, list[Record]] = {}  # discarded stand-ins' records, by fqn
         self._drawn: dict[int, Drawn] = {}
         self._tainted: dict[int, str] = {}  # meta values computed otherwise from a draw: its source
+        self._own: dict[int, Draw] = {}  # a stand-in's own init as a draw, by id of its record
         self._keep: list[Any] = []
 
     def drawn(self, t: Any) -> Drawn | None:
@@ -182,7 +183,11 @@ class Recorder:
         rec = hit[0]
         if rec.discarded or not isinstance(rec.base, sow.Spec) or rec.post:
             return None
-        return Drawn(Draw(rec.base, rec.shape, t.dtype, rec, rec.base, "its own init"), _identity)
+        own = self._own.get(id(rec))
+        if own is None or own.origin_base is not rec.base:  # one Draw per init: p.exp() + p
+            own = self._own[id(rec)] = Draw(rec.base, rec.shape, t.dtype, rec, rec.base,
+                                            "its own init")
+        return Drawn(own, _identity)
 
     def track(self, t: Any, d: Drawn) -> None:
         key = t.untyped_storage()._cdata
