@@ -86,6 +86,10 @@ ARCHS = {
     # transformers' Conv1D layers, which its _init_weights leaves to their constructor.
     "openai_gpt": ("AutoModelForCausalLM", dict(model_type="openai-gpt", vocab_size=96, n_embd=32,
                                                 n_layer=2, n_head=4, n_positions=32)),
+    # Values from torch.tensor(python list, device=p.device); orthogonal weights.
+    "rwkv": ("AutoModelForCausalLM", dict(model_type="rwkv", vocab_size=96, hidden_size=32,
+                                          num_hidden_layers=2, attention_hidden_size=32,
+                                          intermediate_size=48, context_length=16)),
     "vit": ("AutoModel", dict(model_type="vit", hidden_size=32, num_hidden_layers=2,
                               num_attention_heads=4, intermediate_size=48, image_size=16,
                               patch_size=4)),

@@ -471,6 +471,8 @@ def plan_module(module: Any, *, recipe: Any = "torch", skip: Any = None, strict:
                 if default is not None:
                     chosen[fqn] = default
                     continue
+            if any(u.startswith(fqn + ":") for u in unrouted):
+                continue  # touched, by code that cannot be routed: listed there
             (unset if how == "buffer" else untouched if how is HF_INIT else unmatched).append(fqn)
         chosen = {f: chosen[f] for f in tensors if f in chosen}  # module order
     problems = []

@@ -56,6 +56,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import torch
+from torch.overrides import TorchFunctionMode
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_flatten as _flatten
 from torch.utils._pytree import tree_leaves as _leaves
@@ -377,6 +378,18 @@ def _is_meta_device(dev: Any) -> bool:
     return dev is not None and torch.device(dev).type == "meta"
 
 
+class _DataOnCpu(TorchFunctionMode):
+    """``torch.tensor(data, device=p.device)``: made from Python data below the dispatcher, so
+    :class:`_Dispatch` never sees it; on the stand-ins' meta device its values would be lost
+    (RWKV's ``time_decay`` from a list of decay speeds). Made on the CPU instead."""
+
+    def __torch_function__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
+        kwargs = kwargs or {}
+        if func in (torch.tensor, torch.as_tensor) and _is_meta_device(kwargs.get("device")):
+            kwargs = {**kwargs, "device": _CPU}
+        return func(*args, **kwargs)
+
+
 class _Dispatch(TorchDispatchMode):
     """Routes tensor-method writes into stand-ins; lists the ones it cannot route, and any use of
     torch's RNG (see the module doc). Values made from arguments alone are made on the CPU."""
@@ -544,7 +557,7 @@ def routing(rec: Recorder) -> Iterator[None]:
                 if f is not None and not getattr(f, "__wrapped__", None):
                     saved.append((tinit, name, f))
                     setattr(tinit, name, _routed(rec, name, _ORIGINALS[name]))
-        with torch.no_grad(), _Dispatch(rec):
+        with torch.no_grad(), _DataOnCpu(), _Dispatch(rec):
             yield
     finally:
         for obj, attr, orig in reversed(saved):
