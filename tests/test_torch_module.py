@@ -261,6 +261,7 @@ class Draws(nn.Module):
         self.a_log = nn.Parameter(torch.empty(4))
         self.own = nn.Parameter(torch.empty(3, 5, dtype=torch.bfloat16))
         self.scaled = nn.Parameter(torch.empty(5, 2))
+        self.shifted = nn.Parameter(torch.empty(2, 3))
         self.reset_parameters()
 
     def reset_parameters(self):
@@ -274,6 +275,7 @@ class Draws(nn.Module):
             self.own.copy_(nn.init.uniform_(self.own, a=1.0, b=16.0).log())
             nn.init.normal_(self.scaled, std=0.5)
             self.scaled.copy_(self.scaled / math.sqrt(3.0) + self.scaled * 0.0)
+            self.shifted.copy_(torch.normal(0.5, 2.0, (2, 3)).abs())
 
 
 def _draws_want(seed):
@@ -283,8 +285,9 @@ def _draws_want(seed):
     own = torch.from_numpy(sow.uniform((3, 5), a=1.0, b=16.0, seed=seed, key="own").astype(
         np.float32)).to(torch.bfloat16)
     scaled = torch.from_numpy(sow.normal((5, 2), std=0.5, seed=seed, key="scaled")) / math.sqrt(3.0)
+    shifted = torch.from_numpy(sow.normal((2, 3), mean=0.5, std=2.0, seed=seed, key="shifted"))
     return {"dt_bias": dt + torch.log(-torch.expm1(-dt)), "a_log": a, "own": own.log(),
-            "scaled": scaled}
+            "scaled": scaled, "shifted": shifted.abs()}
 
 
 def test_elementwise_functions_of_one_draw_are_routed():

@@ -4,6 +4,7 @@ installed transformers, each shrunk to a tiny config and built twice, in a subpr
 
     python tests/manual/sweep_hf_causal_lm.py            # every type
     python tests/manual/sweep_hf_causal_lm.py mamba opt  # some
+    python tests/manual/sweep_hf_causal_lm.py --base     # AutoModel's other types (vision, audio, ...)
 
 Per type one line: ``OK``; ``BAD`` (sow ran, but a tensor differs from ``from_config``: a
 constant tensor not equal, a std or mean off by more than 10 % on tensors of >= 2000 elements, a
@@ -41,7 +42,7 @@ def _config(transformers, mt):
     return transformers.AutoConfig.for_model(mt, **kw)
 
 
-def one(mt: str) -> str:
+def one(mt: str, auto: str = "AutoModelForCausalLM") -> str:
     import numpy as np
     import torch
     import transformers
@@ -51,9 +52,10 @@ def one(mt: str) -> str:
     try:
         cfg = _config(transformers, mt)
         torch.manual_seed(0)
-        theirs = transformers.AutoModelForCausalLM.from_config(cfg)
+        cls = getattr(transformers, auto)
+        theirs = cls.from_config(cfg)
         with torch.device("meta"):
-            ours = transformers.AutoModelForCausalLM.from_config(cfg)
+            ours = cls.from_config(cfg)
     except Exception as e:  # noqa: BLE001 - transformers itself could not build it
         return f"SKIP   {type(e).__name__}: {str(e).splitlines()[0][:150]}"
     try:
@@ -84,18 +86,22 @@ def main(argv: list[str]) -> int:
         import transformers
 
         transformers.logging.set_verbosity_error()
-        print(one(argv[1]))
+        print(one(argv[1], *argv[2:]))
         return 0
-    if argv:
+    auto = "AutoModelForCausalLM"
+    from transformers.models.auto.modeling_auto import (MODEL_FOR_CAUSAL_LM_MAPPING_NAMES,
+                                                        MODEL_MAPPING_NAMES)
+    if argv[:1] == ["--base"]:
+        auto = "AutoModel"
+        types = [t for t in MODEL_MAPPING_NAMES if t not in MODEL_FOR_CAUSAL_LM_MAPPING_NAMES]
+    elif argv:
         types = argv
     else:
-        from transformers.models.auto.modeling_auto import MODEL_FOR_CAUSAL_LM_MAPPING_NAMES
-
         types = list(MODEL_FOR_CAUSAL_LM_MAPPING_NAMES)
     counts: dict[str, int] = {}
     for mt in types:
         try:
-            p = subprocess.run([sys.executable, __file__, "--one", mt], capture_output=True,
+            p = subprocess.run([sys.executable, __file__, "--one", mt, auto], capture_output=True,
                                text=True, timeout=180,
                                preexec_fn=lambda: __import__("resource").setrlimit(
                                    __import__("resource").RLIMIT_AS, (12 << 30, 12 << 30)))

@@ -363,7 +363,8 @@ _VALUE_LIKE = frozenset({"aten::zeros_like", "aten::ones_like", "aten::full_like
                          "aten::new_zeros", "aten::new_ones", "aten::new_full"})
 _CPU = torch.device("cpu")
 #: Fresh draws of torch's RNG that init code may turn elementwise into a tensor's values (Mamba's
-#: ``exp(rand(n) * ...)``); they are tracked as draws (:class:`Draw`), not run.
+#: ``exp(rand(n) * ...)``); they are tracked as draws (:class:`Draw`), not run. So is
+#: ``torch.normal(mean, std, size)`` (``aten.normal.float_float``).
 _DRAW_FACTORIES = frozenset({"aten::rand", "aten::randn", "aten::rand_like", "aten::randn_like"})
 #: Elementwise although torch does not tag them pointwise.
 _ELEMENTWISE = frozenset({"aten::_to_copy", "aten::clone", "aten::alias", "aten::detach"})
@@ -410,8 +411,8 @@ class _Dispatch(TorchDispatchMode):
         if op == "aten::_to_copy" and _is_meta_device(dev) and args and \
                 args[0].device.type != "meta":
             return func(*args, **{**kwargs, "device": args[0].device})  # x.to(p.device)
-        if op in _DRAW_FACTORIES:  # a fresh draw of torch's RNG: tracked, on meta
-            return self._draw(op, name, args, kwargs)
+        if op in _DRAW_FACTORIES or name == "aten.normal.float_float":
+            return self._draw(op, name, args, kwargs)  # a fresh draw of torch's RNG, on meta
         schema_args = func._schema.arguments
         mutates = bool(schema_args) and schema_args[0].alias_info is not None and \
             schema_args[0].alias_info.is_write
@@ -449,13 +450,18 @@ class _Dispatch(TorchDispatchMode):
 
     def _draw(self, op: str, name: str, args: Any, kwargs: dict[str, Any]) -> Any:
         like = op.endswith("_like")
+        if name == "aten.normal.float_float":  # torch.normal(mean, std, size)
+            spec = sow.Spec("normal", mean=float(args[0]), std=float(args[1]))
+            args = (_arg(args, kwargs, 2, "size", ()),)
+        elif "randn" in op:
+            spec = sow.Spec("normal", mean=0.0, std=1.0)
+        else:
+            spec = sow.Spec("uniform", a=0.0, b=1.0)
         shape = tuple(args[0].shape) if like else tuple(
             int(x) for x in (args[0] if len(args) == 1 and isinstance(args[0], (list, tuple))
                              else args))
         dtype = kwargs.get("dtype") or (args[0].dtype if like else torch.get_default_dtype())
         out = torch.empty(shape, dtype=dtype, device="meta")
-        spec = sow.Spec("normal", mean=0.0, std=1.0) if "randn" in op else \
-            sow.Spec("uniform", a=0.0, b=1.0)
         self.rec.track(out, Drawn(Draw(spec, shape, dtype, None, None, name), _identity))
         return out
 
