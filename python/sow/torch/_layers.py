@@ -34,7 +34,7 @@ import sow
 
 from ._recipe import Action, Target
 
-__all__ = ["torch_default", "buffer_default"]
+__all__ = ["torch_default", "hf_constructor_default", "buffer_default"]
 
 
 def _uniform_bound(bound: float) -> Any:
@@ -120,6 +120,18 @@ def torch_default(t: Target) -> Any:
         # (transformers 5.24: normal_(weight, std=0.02), bias zeros); models whose _init_weights
         # leave it alone (OpenAI GPT) keep that.
         return {"weight": sow.Spec("normal", mean=0.0, std=0.02), "bias": sow.Spec("zeros")}.get(name)
+    return None
+
+
+def hf_constructor_default(t: Target) -> Any:
+    """The construction-time value of a transformers parameter that some models' _init_weights
+    leave alone (transformers 5.24), or None: CLIP-style ``logit_scale``, made in the constructor
+    as ``nn.Parameter(torch.tensor(config.logit_scale_init_value))`` (CLIP, Chinese-CLIP, AltCLIP,
+    CLIPSeg, BLIP, ... set it nowhere else)."""
+    if t.name == "logit_scale" and math.prod(t.shape) == 1:
+        v = getattr(getattr(t.root, "config", None), "logit_scale_init_value", None)
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            return sow.Spec("constant", val=float(v))
     return None
 
 

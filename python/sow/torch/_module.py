@@ -32,7 +32,7 @@ import sow
 from sow._validate import check_seed, check_threads
 
 from ._fill import Batch, describe_sets, is_dtensor, local_view
-from ._layers import buffer_default, torch_default
+from ._layers import buffer_default, hf_constructor_default, torch_default
 from ._patch import Geometry, Record, Recorder, _contiguous_strides, apply_writes, routing, stand_ins
 from .._recipe import resolve_recipe as _shared_resolve
 from ._recipe import HF_INIT, MODULE_CODE, Action, Recipe, Target
@@ -466,8 +466,9 @@ def plan_module(module: Any, *, recipe: Any = "torch", skip: Any = None, strict:
                     r = Record(r.fqn, r.shape, base, writes + r.post, r.source)
                 chosen[fqn] = r
                 continue
-            if how is HF_INIT:  # not touched by _init_weights: torch's construction-time init
-                default = torch_default(_target(tensors[fqn], module))
+            if how is HF_INIT:  # not touched by _init_weights: its construction-time init
+                tgt = _target(tensors[fqn], module)
+                default = torch_default(tgt) or hf_constructor_default(tgt)
                 if default is not None:
                     chosen[fqn] = default
                     continue
