@@ -66,7 +66,7 @@ def one(mt: str, auto: str = "AutoModelForCausalLM") -> str:
     for fqn, p in theirs.named_parameters():
         a = p.detach().float().numpy().ravel()
         b = mine[fqn].detach().float().numpy().ravel()
-        if a.size and np.all(a == a[0]):
+        if a.size > 1 and np.all(a == a[0]):
             if not np.array_equal(a, b):
                 bad.append(f"{fqn}: constant {a[0]} in from_config")
         elif a.size >= 2000:
