@@ -335,6 +335,34 @@ class DeviceValues(nn.Module):
                 self.D[:3].copy_(t)
 
 
+class ClampBounds(nn.Module):
+    """Buffers of clamp bounds set to ±inf by init code (Gemma 4's audio tower): deterministic
+    writes, not sow specs (which refuse non-finite values)."""
+
+    def __init__(self):
+        super().__init__()
+        self.w = nn.Parameter(torch.empty(3, 2))
+        self.register_buffer("lo", torch.empty(2))
+        self.register_buffer("hi", torch.empty(()))
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        nn.init.zeros_(self.w)
+        nn.init.constant_(self.lo, -float("inf"))
+        with torch.no_grad():
+            self.hi.fill_(float("inf"))
+
+
+def test_non_finite_constants_in_init_code_are_written():
+    with torch.device("meta"):
+        m = ClampBounds()
+    st.init_module_(m, seed=0, device="cpu")
+    assert torch.equal(m.lo, torch.full((2,), -float("inf"))) and m.hi.item() == float("inf")
+    assert torch.equal(m.w, torch.zeros(3, 2))
+    with pytest.raises(ValueError, match="val must be finite"):  # as a spec it stays refused
+        st.fill_(torch.empty(2), ("constant", {"val": float("inf")}), seed=0, key="x")
+
+
 def test_values_made_on_the_tensors_device_are_recorded():
     want_a = torch.log(torch.arange(1, 4, dtype=torch.float32)).expand(4, 3)
     want_d = 0.5 + torch.linspace(0, 1, 4)

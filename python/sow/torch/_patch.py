@@ -49,6 +49,7 @@ from __future__ import annotations
 
 import contextlib
 import inspect
+import math
 import sys
 import time
 from collections.abc import Iterator
@@ -266,7 +267,14 @@ class Recorder:
         if hit is None:
             return False
         rec, geo = hit
-        if geo is None:
+        val = spec.params.get("val") if spec.name == "constant" else None
+        if geo is None and isinstance(val, (int, float)) and not math.isfinite(val):
+            # A clamp bound such as fill_(-inf) in a buffer: a deterministic write (a sow spec
+            # refuses non-finite values, which as weights would be an error).
+            rec.set_base(None, source)
+            rec.post.append((Geometry(rec.shape, _contiguous_strides(rec.shape), 0), "fill",
+                             float(val)))
+        elif geo is None:
             rec.set_base(spec, source)
         elif spec.name in _CONSTANT_SPECS:
             val = {"zeros": 0.0, "ones": 1.0}.get(spec.name, spec.params.get("val"))
