@@ -18,7 +18,7 @@ torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 
 import sow.torch as st  # noqa: E402
-from test_torch_layers import _Capture, sow_op  # noqa: E402
+from test_torch_layers import sow_op, torch_specs  # noqa: E402
 
 _COMMON = dict(vocab_size=96, pad_token_id=1, bos_token_id=1, eos_token_id=2)
 _DECODER = dict(_COMMON, hidden_size=32, intermediate_size=48, num_hidden_layers=2,
@@ -118,14 +118,7 @@ def _build(name, device=None):
 def _from_config_ops(name):
     """transformers' from_config on the CPU and the last whole-tensor init op of each tensor."""
     torch.manual_seed(0)
-    with torch.no_grad(), _Capture() as cap:
-        model = _build(name)
-    ops = {}
-    for fqn, t in list(model.named_parameters()) + list(model.named_buffers()):
-        op = cap.ops.get(t.untyped_storage()._cdata)
-        if op is not None:
-            ops[fqn] = op
-    return model, ops
+    return torch_specs(lambda: _build(name))
 
 
 @pytest.mark.parametrize("name", list(ARCHS))

@@ -33,7 +33,8 @@ from sow._validate import check_seed, check_threads
 
 from ._fill import Batch, describe_sets, is_dtensor, local_view
 from ._layers import buffer_default, hf_constructor_default, torch_default
-from ._patch import Geometry, Record, Recorder, _contiguous_strides, apply_writes, routing, stand_ins
+from ._patch import (Geometry, Record, Recorder, _contiguous_strides, apply_writes, routing,
+                     stand_ins, whole_geometry)
 from .._recipe import resolve_recipe as _shared_resolve
 from ._recipe import HF_INIT, MODULE_CODE, Action, Recipe, Target
 from ._recipes import RECIPES
@@ -266,8 +267,7 @@ def _action_writes(action: Any, gshape: tuple[int, ...]) -> tuple[Any, list[Any]
         writes = list(action.post)
         base = action.base
         if isinstance(base, tuple) and base and base[0] == "copy":
-            whole = Geometry(gshape, _contiguous_strides(gshape), 0)
-            return None, [(whole, "copy", base[1])] + writes
+            return None, [(whole_geometry(gshape), "copy", base[1])] + writes
         return base, writes
     if isinstance(action, Action):
         meta = torch.empty(gshape, device="meta")

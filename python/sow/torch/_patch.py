@@ -66,8 +66,8 @@ from torch.utils._pytree import tree_unflatten as _unflatten
 
 import sow
 
-__all__ = ["patch_init", "Recorder", "Record", "Geometry", "stand_ins", "INIT_FUNCTIONS",
-           "apply_writes"]
+__all__ = ["patch_init", "Recorder", "Record", "Geometry", "whole_geometry", "stand_ins",
+           "INIT_FUNCTIONS", "apply_writes"]
 
 #: torch.nn.init functions routed to the sow initializer of the same name (without the "_").
 INIT_FUNCTIONS = ("uniform_", "normal_", "trunc_normal_", "constant_", "ones_", "zeros_", "eye_",
@@ -109,6 +109,11 @@ def _contiguous_strides(shape: tuple[int, ...]) -> tuple[int, ...]:
         st.append(acc)
         acc *= max(s, 1)
     return tuple(reversed(st))
+
+
+def whole_geometry(shape: tuple[int, ...]) -> Geometry:
+    """The geometry of a whole C-contiguous tensor of ``shape``."""
+    return Geometry(tuple(shape), _contiguous_strides(shape), 0)
 
 
 @dataclass
@@ -257,8 +262,7 @@ class Recorder:
         else:
             rec.post = []
         if d.fn is not _identity:
-            whole = Geometry(rec.shape, _contiguous_strides(rec.shape), 0)
-            rec.post.append((whole, "map", _Map(d.fn, draw.dtype)))
+            rec.post.append((whole_geometry(rec.shape), "map", _Map(d.fn, draw.dtype)))
         return True
 
     def write(self, t: Any, spec: sow.Spec, source: str) -> bool:
@@ -272,8 +276,7 @@ class Recorder:
             # A clamp bound such as fill_(-inf) in a buffer: a deterministic write (a sow spec
             # refuses non-finite values, which as weights would be an error).
             rec.set_base(None, source)
-            rec.post.append((Geometry(rec.shape, _contiguous_strides(rec.shape), 0), "fill",
-                             float(val)))
+            rec.post.append((whole_geometry(rec.shape), "fill", float(val)))
         elif geo is None:
             rec.set_base(spec, source)
         elif spec.name in _CONSTANT_SPECS:
@@ -647,7 +650,7 @@ def apply_writes(local: Any, gshape: tuple[int, ...], sets: Any, writes: list[tu
     tensor at index sets ``sets`` (None: the whole tensor)."""
     if local is None:
         return
-    whole = Geometry(gshape, _contiguous_strides(gshape), 0)
+    whole = whole_geometry(gshape)
     for geo, kind, value in writes:
         if kind == "map":  # elementwise: the local part maps alone
             with torch.no_grad():
