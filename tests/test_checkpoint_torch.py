@@ -218,7 +218,12 @@ def test_tensors_a_checkpoint_cannot_hold_are_refused_by_name(tmp_path):
                                          r"elementwise function of its fill"):
         ck.write(transformers.MambaForCausalLM, tmp_path / "c", config=mamba, seed=0, recipe="hf",
                  progress=False)
-    assert not any((tmp_path / d).exists() for d in "abc")
+    with torch.device("meta"):
+        normed = torch.nn.utils.parametrizations.weight_norm(torch.nn.Linear(4, 3))
+    with pytest.raises(ValueError, match=r"parametrizations\.weight\.original0 \(the norm of "
+                                         r"another tensor's fill \(a weight norm's g\)"):
+        ck.write(normed, tmp_path / "d", seed=0, recipe="torch", progress=False)
+    assert not any((tmp_path / d).exists() for d in "abcd")
 
 
 def test_source_argument_errors(tmp_path):

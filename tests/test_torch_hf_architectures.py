@@ -99,6 +99,20 @@ ARCHS = {
                                vision_config=dict(hidden_size=32, intermediate_size=48,
                                                   num_hidden_layers=1, num_attention_heads=4,
                                                   image_size=16, patch_size=8))),
+    # Weight-normed positional convolution (over dim 2), masked_spec_embed.
+    "wav2vec2": ("AutoModel", dict(model_type="wav2vec2", hidden_size=32, num_hidden_layers=1,
+                                   num_attention_heads=4, intermediate_size=48,
+                                   conv_dim=(16, 16), conv_stride=(5, 2), conv_kernel=(10, 3),
+                                   num_conv_pos_embeddings=8, num_conv_pos_embedding_groups=4)),
+    # Weight-normed convolutions over dim 0 throughout.
+    "encodec": ("AutoModel", dict(model_type="encodec", hidden_size=16, num_filters=4,
+                                  codebook_size=16, codebook_dim=16, upsampling_ratios=[2, 2])),
+    # masked_spec_embed is set in the constructor only (U(0, 1)); DeBERTa-style attention.
+    "sew_d": ("AutoModel", dict(model_type="sew-d", hidden_size=32, num_hidden_layers=1,
+                                num_attention_heads=4, intermediate_size=48, squeeze_factor=2,
+                                conv_dim=(16, 16), conv_stride=(5, 2), conv_kernel=(10, 3),
+                                num_conv_pos_embeddings=8, num_conv_pos_embedding_groups=4,
+                                max_position_embeddings=64, position_buckets=16)),
     "vit": ("AutoModel", dict(model_type="vit", hidden_size=32, num_hidden_layers=2,
                               num_attention_heads=4, intermediate_size=48, image_size=16,
                               patch_size=4)),
@@ -147,7 +161,7 @@ def test_hf_recipe_on_architecture(name):
                 (fqn, mine, want)
             compared += 1
         v = p.detach()
-        if v.numel() and torch.all(v == v.flatten()[0]):
+        if v.numel() > 1 and torch.all(v == v.flatten()[0]):
             assert torch.equal(cpu.get_parameter(fqn).detach(), v), fqn  # ones, zeros
     assert compared >= 5, specs
     ours = dict(cpu.named_buffers())
@@ -183,6 +197,29 @@ def test_hf_kimi_linear_a_log_is_the_log_of_its_own_uniform():
             assert r[fqn].spec == "uniform(a=1, b=16) + 1 writes"
             u = sow.uniform(tuple(p.shape), a=1.0, b=16.0, seed=2, key=fqn)
             assert torch.equal(p.detach(), torch.from_numpy(u).to(p.dtype).log())
+
+
+def test_hf_weight_norm_g_is_the_norm_of_v_as_from_config():
+    """Wav2Vec2's positional convolution is weight-normed over dim 2: from_config keeps the
+    construction-time values (its _init_weights writes only into the computed weight, which
+    torch discards): v the Conv1d's kaiming_uniform(a=√5), g = ‖v‖ over dims 0 and 1."""
+    model = _build("wav2vec2", "meta")
+    r = st.init_module_(model, seed=3, recipe="hf", device="cpu")
+    conv = model.encoder.pos_conv_embed.conv
+    pre = "encoder.pos_conv_embed.conv.parametrizations.weight."
+    assert r[pre + "original0"].spec == f"norm of {pre}original1 over all dims but 2"
+    v, g = (p.detach() for p in (conv.parametrizations.weight.original1,
+                                 conv.parametrizations.weight.original0))
+    fan_in = v.shape[1] * v.shape[2]
+    assert torch.equal(v, torch.from_numpy(sow.uniform(tuple(v.shape), a=-fan_in ** -0.5,
+                                                       b=fan_in ** -0.5, seed=3,
+                                                       key=pre + "original1")))
+    want = torch.norm_except_dim(v.double(), 2, 2).float()  # sow sums in float64, rounds once
+    torch.testing.assert_close(g, want, rtol=2 ** -23, atol=0)
+    torch.testing.assert_close(conv.weight.detach(), v)
+    theirs = _build("wav2vec2").encoder.pos_conv_embed.conv.parametrizations.weight
+    torch.testing.assert_close(theirs.original0.detach(),  # the same relation in transformers
+                               torch.norm_except_dim(theirs.original1.detach(), 2, 2))
 
 
 def test_hf_parameters_left_to_their_constructor_are_named_and_take_a_rule():

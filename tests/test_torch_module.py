@@ -724,3 +724,102 @@ def test_torch_recipe_on_hf_model_uses_hf_code_for_its_own_modules():
     assert r["model.rotary_emb.inv_freq"].spec == "copy"
 
 
+
+
+class WeightNormed(nn.Module):
+    """Weight norm in both of torch's forms and over several dims, float32 and bfloat16."""
+
+    def __init__(self):
+        super().__init__()
+        wn = nn.utils.parametrizations.weight_norm
+        self.conv = wn(nn.Conv1d(4, 6, 5, groups=2), dim=2)   # Wav2Vec2's positional conv
+        self.lin = wn(nn.Linear(40, 24))                        # dim=0: EnCodec, DAC
+        self.whole = wn(nn.Linear(8, 8, dtype=torch.bfloat16), dim=None)
+        with pytest.warns(FutureWarning, match="deprecated"):
+            self.old = nn.utils.weight_norm(nn.Conv2d(3, 4, 3), dim=1)  # weight_g / weight_v
+
+
+def _weight_norms(m):
+    """(v, g, dim) of each weight-normed layer of WeightNormed (dim -1: the whole tensor)."""
+    out = []
+    for layer in (m.conv, m.lin, m.whole):
+        pl = layer.parametrizations.weight
+        out.append((pl.original1, pl.original0, pl[0].dim))
+    out.append((m.old.weight_v, m.old.weight_g, 1))
+    return out
+
+
+def test_weight_norm_v_is_the_layers_init_and_g_its_norm():
+    """torch applies weight norm to an initialized layer: v = the weight, g = ‖v‖ over every dim
+    but ``dim``, so the layer's weight is still its init. sow: v gets the layer's spec (keyed by
+    v's name), g the norm of v's fill (summed in float64, rounded once): within one rounding of
+    torch's own norm_except_dim, and the layer computes its weight back from them."""
+    m = WeightNormed()
+    r = st.init_module_(m, seed=4)
+    plain = {"conv": nn.Conv1d(4, 6, 5, groups=2), "lin": nn.Linear(40, 24),
+             "whole": nn.Linear(8, 8)}
+    for name, layer in plain.items():
+        want = st.init_module_(layer, seed=4)["weight"].spec
+        assert r[f"{name}.parametrizations.weight.original1"].spec == want
+    assert r["old.weight_v"].spec == st.init_module_(nn.Conv2d(3, 4, 3), seed=4)["weight"].spec
+    assert r["conv.parametrizations.weight.original0"].spec == \
+        "norm of conv.parametrizations.weight.original1 over all dims but 2"
+    assert r["whole.parametrizations.weight.original0"].spec == \
+        "norm of whole.parametrizations.weight.original1 over all dims"
+    v = m.conv.parametrizations.weight.original1
+    assert torch.equal(v.detach(), torch.from_numpy(sow.kaiming_uniform(
+        (6, 2, 5), a=math.sqrt(5), seed=4, key="conv.parametrizations.weight.original1")))
+    for v, g, dim in _weight_norms(m):
+        want = torch.norm_except_dim(v.detach().double(), 2, dim).to(g.dtype)
+        assert g.shape == want.shape and g.dtype == v.dtype
+        torch.testing.assert_close(g.detach(), want, rtol=2 ** -23 if g.dtype == torch.float32
+                                   else 2 ** -8, atol=0)
+    torch.testing.assert_close(m.lin.weight, m.lin.parametrizations.weight.original1)
+    assert not torch.equal(m.conv.weight[:, :, 0], m.conv.weight[:, :, 1])
+
+
+def test_weight_norm_meta_equals_cpu_and_g_follows_a_rule_for_v():
+    with torch.device("meta"):
+        meta = WeightNormed()
+    st.init_module_(meta, seed=11, device="cpu")
+    cpu = WeightNormed()
+    st.init_module_(cpu, seed=11)
+    for k, v in cpu.state_dict().items():
+        assert torch.equal(meta.state_dict()[k], v), k
+    rule = sow.Recipe([("lin.parametrizations.weight.original1", ("normal", {"std": 3.0}))]) \
+        + st.RECIPES["torch"]
+    st.init_module_(cpu, seed=11, recipe=rule)
+    v, g = cpu.lin.parametrizations.weight.original1, cpu.lin.parametrizations.weight.original0
+    assert abs(float(v.detach().std()) - 3.0) < 0.3
+    torch.testing.assert_close(g.detach(), torch.norm_except_dim(v.detach(), 2, 0))
+
+
+def test_weight_norm_g_without_its_v_is_refused_and_nothing_is_written():
+    m = WeightNormed()
+    before = {k: v.detach().clone() for k, v in m.state_dict().items()}
+    with pytest.raises(ValueError, match=r"weight-norm magnitudes g, the norm of their v's fill, "
+                                         r"whose v is skipped, unset or more than one spec: "
+                                         r"lin\.parametrizations\.weight\.original0 \(skip g too"):
+        st.init_module_(m, seed=0, skip="lin.parametrizations.weight.original1")
+    for k, v in m.state_dict().items():
+        assert torch.equal(v, before[k]), k
+    r = st.init_module_(m, seed=0, skip="lin.parametrizations.weight.*")
+    assert torch.equal(m.lin.parametrizations.weight.original0, before["lin.parametrizations.weight.original0"])
+    assert len(r.skipped) == 2
+
+
+class EmptyParam(nn.Module):
+    """A zero-element parameter that nothing initializes (DINOv3's register tokens when there are
+    none): nothing to write, so no rule is needed."""
+
+    def __init__(self):
+        super().__init__()
+        self.tokens = nn.Parameter(torch.empty(1, 0, 8))
+        self.lin = nn.Linear(2, 2)
+
+
+def test_zero_element_parameter_needs_no_rule():
+    r = st.init_module_(EmptyParam(), seed=0)
+    assert "zeros" in r["tokens"].spec and r["tokens"].bytes == 0
+    with pytest.raises(ValueError, match="no rule of recipe 'x' sets: lin.weight, lin.bias"):
+        st.init_module_(EmptyParam(), seed=0, recipe=sow.Recipe([], name="x"))

@@ -39,6 +39,7 @@ MODEL_CASES = [
     ("tp_fsdp2_2x2", 4),
     ("fsdp2_w2", 2),
     ("fsdp2_hf_mamba", 2),
+    ("weight_norm_sharded", 2),
 ]
 
 
@@ -201,6 +202,37 @@ def _model_case(name, world, meshes):
                                   meshes)
         assert r["backbone.layers.0.mixer.dt_proj.bias"].spec.endswith(" + 1 writes"), r.tensors
         _compare(model, ref, name)
+        return
+    if name == "weight_norm_sharded":
+        # A weight norm's g is the norm of v's fill: each rank computes its own entries of g from
+        # the slices of v they need, however v and g are sharded (g over dim 2 lives on one rank
+        # under FSDP2; v over Shard(1) holds none of a whole row of v).
+        import torch.distributed.tensor as tdt
+        from torch.distributed.tensor import Shard
+
+        def build():
+            wn = torch.nn.utils.parametrizations.weight_norm
+            return torch.nn.Sequential(wn(torch.nn.Conv1d(4, 6, 3), dim=2),
+                                       wn(torch.nn.Linear(5, 7)),
+                                       wn(torch.nn.Conv1d(3, 5, 2), dim=1))
+        with torch.device("meta"):
+            model, ref = build(), build()
+        for m in model:
+            fully_shard(m, mesh=meshes[(world,)])
+        fully_shard(model, mesh=meshes[(world,)])
+        r = st.init_module_(model, seed=SEED, device="cpu")
+        st.init_module_(ref, seed=SEED, device="cpu")
+        assert r["0.parametrizations.weight.original0"].spec.startswith("norm of "), r.tensors
+        _compare(model, ref, name)
+        manual = build().to_empty(device="cpu")
+        for plist, placements in ((manual[0].parametrizations.weight, (Shard(1), Shard(2))),
+                                  (manual[1].parametrizations.weight, (Shard(1), Shard(0)))):
+            for attr, pl in zip(("original1", "original0"), placements):
+                old = getattr(plist, attr)
+                setattr(plist, attr, torch.nn.Parameter(tdt.empty(
+                    old.shape, device_mesh=meshes[(world,)], placements=[pl])))
+        st.init_module_(manual, seed=SEED)
+        _compare(manual, ref, name + " (v over Shard(1))")
         return
     if name == "tp_fsdp2_2x2":
         from torch.distributed.tensor.parallel import (ColwiseParallel, RowwiseParallel,

@@ -148,8 +148,13 @@ class Recipe:
         return None
 
 
+class Derived:
+    """Base of the rule results that are computed from another tensor's fill rather than drawn
+    (sow.torch's weight-norm magnitude: the norm of its direction's fill)."""
+
+
 def _check_spec(spec: Any, where: str) -> None:
-    if isinstance(spec, (str, _ModuleCode, _HFInit, Action)) or callable(spec):
+    if isinstance(spec, (str, _ModuleCode, _HFInit, Action, Derived)) or callable(spec):
         return
     if type(spec).__name__ == "Spec" and hasattr(spec, "params"):
         return

@@ -5,6 +5,7 @@ installed transformers, each shrunk to a tiny config and built twice, in a subpr
     python tests/manual/sweep_hf_causal_lm.py            # every type
     python tests/manual/sweep_hf_causal_lm.py mamba opt  # some
     python tests/manual/sweep_hf_causal_lm.py --base     # AutoModel's other types (vision, audio, ...)
+    python tests/manual/sweep_hf_causal_lm.py --base wav2vec2 clip  # some of them
 
 Per type one line: ``OK``; ``BAD`` (sow ran, but a tensor differs from ``from_config``: a
 constant tensor not equal, a std or mean off by more than 10 % on tensors of >= 2000 elements, a
@@ -93,7 +94,8 @@ def main(argv: list[str]) -> int:
                                                         MODEL_MAPPING_NAMES)
     if argv[:1] == ["--base"]:
         auto = "AutoModel"
-        types = [t for t in MODEL_MAPPING_NAMES if t not in MODEL_FOR_CAUSAL_LM_MAPPING_NAMES]
+        types = argv[1:] or [t for t in MODEL_MAPPING_NAMES
+                             if t not in MODEL_FOR_CAUSAL_LM_MAPPING_NAMES]
     elif argv:
         types = argv
     else:

@@ -184,8 +184,10 @@ def from_torch(source: Any, recipe: Any, config: Any = None) -> Resolved:
         elif r.dtype not in _FLOAT_DTYPES:
             out.append(Tensor(name, r.shape, own, r.spec, key=None if r.fqn == name else r.fqn))
         elif r.spec is None or rows is None:
-            what = "a copied value" if r.spec is None else \
-                "an elementwise function of its fill" if any(w[1] == "map" for w in r.writes) \
+            kinds = {w[1] for w in r.writes}
+            what = "the norm of another tensor's fill (a weight norm's g)" if "norm" in kinds \
+                else "a copied value" if r.spec is None else \
+                "an elementwise function of its fill" if "map" in kinds \
                 else "deterministic writes other than zero rows"
             bad.append(f"{name} ({what}; a checkpoint holds specs only)")
         else:

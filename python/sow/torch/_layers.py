@@ -17,6 +17,7 @@
 | RNN/LSTM/GRU, RNNCell/LSTMCell/GRUCell | every weight and bias | U(+-1/sqrt(hidden_size)) |
 | PReLU | weight | constant(init) |
 | Transformer (the full model) | every parameter of 2+ dims below it | xavier_uniform |
+| any of these under weight norm | v (``original1``, ``weight_v``) / g (``original0``, ``weight_g``) | the layer's weight spec / ‖v‖ over all dims but ``dim`` |
 
 TransformerEncoderLayer/DecoderLayer hold only MultiheadAttention, Linear and LayerNorm, so their
 parameters are those layers'. (torch's TransformerEncoder/Decoder deep-copy one layer, so in torch
@@ -33,6 +34,7 @@ from torch import nn
 import sow
 
 from ._recipe import Action, Target
+from ._weight_norm import weight_norm_role, weight_shape
 
 __all__ = ["torch_default", "hf_constructor_default", "buffer_default"]
 
@@ -64,12 +66,20 @@ def _under_transformer(t: Target) -> bool:
     return False
 
 
-def _global_shape(t: Any) -> tuple[int, ...]:
-    return tuple(int(s) for s in t.shape)
+def _weight_shape(m: Any) -> tuple[int, ...]:
+    shape = weight_shape(m, "weight")
+    if shape is None:  # pragma: no cover - these layers always have a weight
+        raise ValueError(f"{type(m).__name__} has no weight")
+    return shape
 
 
 def torch_default(t: Target) -> Any:
-    """torch's construction-time distribution for parameter ``t`` (None: not a torch layer)."""
+    """torch's construction-time distribution for parameter ``t`` (None: not a torch layer).
+    A weight norm's v is its layer's weight; its g, the norm of v's fill (sow.torch._weight_norm)."""
+    role = weight_norm_role(t)
+    if role is not None:
+        kind, layer, g = role
+        return torch_default(layer) if kind == "v" else g
     m, name = t.module, t.name
     if len(t.shape) > 1 and _under_transformer(t):
         return sow.Spec("xavier_uniform")
@@ -87,18 +97,18 @@ def torch_default(t: Target) -> Any:
         if name == "bias":
             if type(m).__name__ == "NonDynamicallyQuantizableLinear":  # MultiheadAttention.out_proj
                 return sow.Spec("zeros")
-            fan_in = _global_shape(m.weight)[1]
+            fan_in = _weight_shape(m)[1]
             return _uniform_bound(1 / math.sqrt(fan_in) if fan_in > 0 else 0.0)
         return None
     if isinstance(m, nn.Bilinear):
         if name in ("weight", "bias"):
-            return _uniform_bound(1 / math.sqrt(_global_shape(m.weight)[1]))
+            return _uniform_bound(1 / math.sqrt(_weight_shape(m)[1]))
         return None
     if isinstance(m, nn.modules.conv._ConvNd):
         if name == "weight":
             return sow.Spec("kaiming_uniform", a=math.sqrt(5))
         if name == "bias":
-            fan_in = _fan_in(_global_shape(m.weight))
+            fan_in = _fan_in(_weight_shape(m))
             return _uniform_bound(1 / math.sqrt(fan_in) if fan_in != 0 else 0.0)
         return None
     if isinstance(m, (nn.Embedding, nn.EmbeddingBag)):
@@ -127,11 +137,15 @@ def hf_constructor_default(t: Target) -> Any:
     """The construction-time value of a transformers parameter that some models' _init_weights
     leave alone (transformers 5.24), or None: CLIP-style ``logit_scale``, made in the constructor
     as ``nn.Parameter(torch.tensor(config.logit_scale_init_value))`` (CLIP, Chinese-CLIP, AltCLIP,
-    CLIPSeg, BLIP, ... set it nowhere else)."""
+    CLIPSeg, BLIP, ... set it nowhere else); the audio models' ``masked_spec_embed``, U(0, 1)."""
     if t.name == "logit_scale" and math.prod(t.shape) == 1:
         v = getattr(getattr(t.root, "config", None), "logit_scale_init_value", None)
         if isinstance(v, (int, float)) and not isinstance(v, bool):
             return sow.Spec("constant", val=float(v))
+    if t.name == "masked_spec_embed" and len(t.shape) == 1:
+        # Wav2Vec2-style audio models: nn.Parameter(torch.Tensor(hidden_size).uniform_()) in the
+        # constructor; SEW-D's _init_weights is the one that leaves it there.
+        return sow.Spec("uniform", a=0.0, b=1.0)
     return None
 
 

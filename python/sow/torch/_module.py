@@ -31,13 +31,14 @@ import torch
 import sow
 from sow._validate import check_seed, check_threads
 
-from ._fill import Batch, describe_sets, is_dtensor, local_view
+from ._fill import Batch, as_spec, describe_sets, is_dtensor, local_view
 from ._layers import buffer_default, hf_constructor_default, torch_default
 from ._patch import (Geometry, Record, Recorder, _contiguous_strides, apply_writes, routing,
                      stand_ins, whole_geometry)
 from .._recipe import resolve_recipe as _shared_resolve
 from ._recipe import HF_INIT, MODULE_CODE, Action, Recipe, Target
 from ._recipes import RECIPES
+from ._weight_norm import WeightNormG
 
 __all__ = ["init_module_", "plan_module", "ModulePlan", "TensorRecord", "InitReport",
            "TensorReport", "collect", "execute_records"]
@@ -269,6 +270,8 @@ def _action_writes(action: Any, gshape: tuple[int, ...]) -> tuple[Any, list[Any]
         if isinstance(base, tuple) and base and base[0] == "copy":
             return None, [(whole_geometry(gshape), "copy", base[1])] + writes
         return base, writes
+    if isinstance(action, WeightNormG):
+        return None, [(whole_geometry(gshape), "norm", action)]
     if isinstance(action, Action):
         meta = torch.empty(gshape, device="meta")
         writes = []
@@ -307,9 +310,10 @@ def execute_records(tensors: dict[str, _Tensor], chosen: dict[str, Any], seed: i
         specs = batch.run(threads)
         reports = []
         for t, base, writes, n, (local, gshape, sets) in rows:
-            apply_writes(local, gshape, sets, writes)
-            text = specs[n] if n is not None else ("copy" if writes and base is None else
-                                                   _spec_text(base) if base is not None else "")
+            apply_writes(local, gshape, sets, writes, seed=seed)
+            text = specs[n] if n is not None else (
+                _spec_text(base) if base is not None else "" if not writes else
+                str(writes[0][2]) if writes[0][1] == "norm" else "copy")
             if writes and not (base is None and len(writes) == 1):
                 text += f" + {len(writes)} writes"
             nbytes = 0 if local is None else local.numel() * local.element_size()
@@ -384,6 +388,10 @@ class ModulePlan:
     recipe: Recipe
 
 
+def _no_elements(t: _Tensor) -> bool:
+    return any(int(s) == 0 for s in t.tensor.shape)
+
+
 def _tie_targets(root: Any) -> set[str]:
     """FQNs that Hugging Face models tie *to* another (``all_tied_weights_keys``'s keys)."""
     out: set[str] = set()
@@ -438,7 +446,9 @@ def plan_module(module: Any, *, recipe: Any = "torch", skip: Any = None, strict:
             continue
         if t.kind == "parameter":
             spec = rc.resolve(tgt)
-            if spec is None:
+            if spec is None and _no_elements(t):
+                chosen[fqn] = sow.Spec("zeros")  # nothing to write: no rule is needed
+            elif spec is None:
                 unmatched.append(fqn)
             elif spec is MODULE_CODE or spec is HF_INIT:
                 code[fqn] = spec
@@ -474,8 +484,13 @@ def plan_module(module: Any, *, recipe: Any = "torch", skip: Any = None, strict:
                     continue
             if any(u.startswith(fqn + ":") for u in unrouted):
                 continue  # touched, by code that cannot be routed: listed there
+            if _no_elements(tensors[fqn]):  # e.g. DINOv3's register tokens when there are none
+                chosen[fqn] = sow.Spec("zeros")
+                continue
             (unset if how == "buffer" else untouched if how is HF_INIT else unmatched).append(fqn)
         chosen = {f: chosen[f] for f in tensors if f in chosen}  # module order
+    derived = _resolve_weight_norms(chosen, tensors)
+    unset += derived
     problems = []
     if unmatched:
         problems.append(f"parameters no rule of recipe {rc.name!r} sets: " + ", ".join(unmatched))
@@ -483,9 +498,14 @@ def plan_module(module: Any, *, recipe: Any = "torch", skip: Any = None, strict:
         problems.append("parameters the model's _init_weights leaves to their module's "
                         "constructor (not a torch layer sow knows): " + ", ".join(untouched)
                         + " (give them a rule before HF_INIT, or pass skip= to keep their values)")
-    if unset:
-        problems.append("buffers no rule and no module init code sets: " + ", ".join(unset)
+    if unset[:len(unset) - len(derived)]:
+        problems.append("buffers no rule and no module init code sets: "
+                        + ", ".join(unset[:len(unset) - len(derived)])
                         + " (pass skip= to keep their values)")
+    if derived:
+        problems.append("weight-norm magnitudes g, the norm of their v's fill, whose v is "
+                        "skipped, unset or more than one spec: " + ", ".join(derived)
+                        + " (skip g too, or give both a rule)")
     if unrouted:
         problems.append("init code that cannot be routed through sow:\n    "
                         + "\n    ".join(unrouted))
@@ -504,6 +524,23 @@ def plan_module(module: Any, *, recipe: Any = "torch", skip: Any = None, strict:
                                 names[sources.get(fqn, 0)], persistent))
     return ModulePlan(out, tensors, chosen, skipped, unmatched + untouched + unset, unrouted, metas,
                       rc)
+
+
+def _resolve_weight_norms(chosen: dict[str, Any], tensors: dict[str, _Tensor]) -> list[str]:
+    """Give each weight norm's g in ``chosen`` its v's spec (g is the norm of v's fill); the g
+    whose v has no plain spec (skipped, unset, or followed by writes), removed from ``chosen``."""
+    bad = []
+    for fqn, action in list(chosen.items()):
+        if not isinstance(action, WeightNormG):
+            continue
+        src = chosen.get(action.v_fqn)
+        base, writes = _action_writes(src, action.v_shape) if src is not None else (None, [])
+        if base is None or writes or isinstance(base, WeightNormG):
+            bad.append(fqn)
+            del chosen[fqn]
+            continue
+        chosen[fqn] = action.with_spec(as_spec(base, action.v_fqn))
+    return bad
 
 
 def init_module_(module: Any, *, seed: int, recipe: Any = "torch", device: Any = None,

@@ -645,9 +645,11 @@ def _assigned(rec: Recorder, s: _Slot, now: Any) -> None:
         rec.copy(s.stand_in, now, f"assignment of a new {where}")
 
 
-def apply_writes(local: Any, gshape: tuple[int, ...], sets: Any, writes: list[tuple[Geometry, str, Any]]) -> None:
+def apply_writes(local: Any, gshape: tuple[int, ...], sets: Any, writes: list[tuple[Geometry, str, Any]],
+                 *, seed: int | None = None) -> None:
     """Do deterministic writes given in global coordinates on ``local``, the part of the global
-    tensor at index sets ``sets`` (None: the whole tensor)."""
+    tensor at index sets ``sets`` (None: the whole tensor). ``seed``: the fill's, for "norm"
+    writes (a weight norm's g from its v's fill, sow.torch._weight_norm)."""
     if local is None:
         return
     whole = whole_geometry(gshape)
@@ -655,6 +657,14 @@ def apply_writes(local: Any, gshape: tuple[int, ...], sets: Any, writes: list[tu
         if kind == "map":  # elementwise: the local part maps alone
             with torch.no_grad():
                 local.copy_(value(local))
+            continue
+        if kind == "norm":  # the local entries of g alone, from the slices of v they need
+            if local.numel() == 0:
+                continue
+            if seed is None:  # pragma: no cover - execute_records always passes it
+                raise ValueError("a norm write needs the seed")
+            with torch.no_grad():
+                local.copy_(value.local_values(seed, gshape, sets).reshape(local.shape))
             continue
         if sets is None and geo == whole:
             # The whole (unsharded) tensor: one copy_ or fill_, not an index per element (a

@@ -1,0 +1,159 @@
+"""Weight normalization: ``torch.nn.utils.parametrizations.weight_norm`` (parameters
+``<m>.parametrizations.<name>.original0`` = g and ``original1`` = v) and the older hook-based
+``torch.nn.utils.weight_norm`` (``<m>.<name>_g``, ``<m>.<name>_v``). The layer computes
+``w = g · v / ‖v‖``, the norm over every dim but ``dim`` (the whole tensor for ``dim=None``,
+which torch stores as -1).
+
+At construction torch applies weight norm to a layer that has already run its own init, and sets
+``v = w`` and ``g = torch.norm_except_dim(w, 2, dim)``, so the layer's weight is still that init.
+Hugging Face models build their weight-normed convolutions this way (Wav2Vec2, HuBERT, WavLM
+and their relatives' positional convolution, EnCodec, DAC, ...), and their ``_init_weights``
+writes only into the computed ``module.weight``, which torch discards: ``from_config`` keeps the
+construction-time values.
+
+sow does the same: v gets the layer's construction-time spec (sow.torch._layers, keyed by v's
+name) or whatever a rule gives it, and g is a "norm" write, ``‖v‖`` of v's values regenerated
+from v's spec and key. Every rank computes just its own entries of g, whichever way v and g are
+sharded, with no collective. The norm is summed in float64 (rows of v moved to one contiguous
+block, so the order of the sum does not depend on the shard) and rounded once to g's dtype.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+import torch
+
+import sow
+
+from .._recipe import Derived
+from ._recipe import Target
+
+__all__ = ["WeightNormG", "weight_norm_role"]
+
+
+@dataclass(frozen=True)
+class WeightNormG(Derived):
+    """A weight norm's magnitude g: the norm of ``v_fqn``'s fill (``spec``, resolved by
+    plan_module once v's own spec is known) over every dim but ``dim`` (-1: all)."""
+
+    v_fqn: str
+    v_shape: tuple[int, ...]
+    v_dtype: Any
+    dim: int
+    spec: Any = None
+
+    def with_spec(self, spec: Any) -> "WeightNormG":
+        return replace(self, spec=spec)
+
+    def __str__(self) -> str:
+        over = "all dims" if self.dim == -1 else f"all dims but {self.dim}"
+        return f"norm of {self.v_fqn} over {over}"
+
+    def local_values(self, seed: int, gshape: tuple[int, ...], sets: Any) -> Any:
+        """g's entries at index sets ``sets`` (None: all of g) as a float64 tensor of the local
+        shape, from v's values regenerated on the CPU (only the slices those entries need)."""
+        from ._fill import _placement_args
+
+        nd = len(self.v_shape)
+        if self.dim == -1:
+            v_sets = [range(n) for n in self.v_shape]
+            rows = 1
+        else:
+            picked = range(gshape[self.dim]) if sets is None else sets[self.dim]
+            v_sets = [range(n) for n in self.v_shape]
+            v_sets[self.dim] = picked
+            rows = len(picked)
+        v = torch.empty([len(s) for s in v_sets], dtype=self.v_dtype)
+        if v.numel():
+            plan = sow.Plan(seed)
+            plan.add(v, self.spec, key=self.v_fqn, name=self.v_fqn,
+                     **_placement_args(self.v_shape, v_sets if self.dim != -1 else None))
+            plan.execute()
+        if self.dim == -1:
+            x = v.reshape(1, -1)
+        else:
+            x = v.movedim(self.dim, 0).reshape(rows, -1)
+        norms = torch.linalg.vector_norm(x.to(torch.float64).contiguous(), dim=1)
+        if self.dim == -1:
+            return norms.reshape(())
+        shape = [1] * nd
+        shape[self.dim] = rows
+        return norms.reshape(shape)
+
+
+def _find_owner(t: Target) -> tuple[Any, str] | None:
+    """The module whose ``parametrizations`` holds ``t.module`` (a ParametrizationList), and
+    its name."""
+    root = t.root
+    if root is None:
+        return None
+    plist = t.module
+    for mfqn, m in root.named_modules():
+        ps = getattr(m, "parametrizations", None)
+        if isinstance(ps, torch.nn.ModuleDict):
+            for name, p in ps.items():
+                if p is plist:
+                    return m, name
+    return None
+
+
+def _owner_target(t: Target, owner: Any, pname: str, v_shape: tuple[int, ...]) -> Target:
+    parts = t.module_fqn.split(".") if t.module_fqn else []
+    prefix = ".".join(parts[:-2])  # drop "parametrizations.<pname>"
+    return Target(f"{prefix}.{pname}" if prefix else pname, pname, owner, prefix, v_shape,
+                  t.dtype, t.kind, t.root)
+
+
+def weight_norm_role(t: Target) -> tuple[str, Target, WeightNormG | None] | None:
+    """For a weight norm's ``v`` or ``g``: ``("v", target, None)`` with ``target`` the layer's
+    own parameter (``conv.weight``) as a rule would see it, or ``("g", target, WeightNormG)``;
+    None for any other parameter."""
+    from torch.nn.utils import parametrize
+
+    m = t.module
+    if isinstance(m, parametrize.ParametrizationList):
+        wn = getattr(torch.nn.utils.parametrizations, "_WeightNorm", None)
+        if len(m) != 1 or wn is None or not isinstance(m[0], wn) \
+                or t.name not in ("original0", "original1"):
+            return None
+        found = _find_owner(t)
+        if found is None:
+            return None
+        owner, pname = found
+        v = m.original1
+        v_shape = tuple(int(s) for s in v.shape)
+        layer = _owner_target(t, owner, pname, v_shape)
+        if t.name == "original1":
+            return "v", layer, None
+        return "g", layer, WeightNormG(t.fqn[: -len("0")] + "1", v_shape, v.dtype, int(m[0].dim))
+    from torch.nn.utils.weight_norm import WeightNorm
+
+    for hook in getattr(m, "_forward_pre_hooks", {}).values():
+        if isinstance(hook, WeightNorm) and t.name in (hook.name + "_g", hook.name + "_v"):
+            v = getattr(m, hook.name + "_v")
+            v_shape = tuple(int(s) for s in v.shape)
+            layer = Target(t.fqn[: -2], hook.name, m, t.module_fqn, v_shape, t.dtype, t.kind,
+                           t.root)
+            if t.name.endswith("_v"):
+                return "v", layer, None
+            return "g", layer, WeightNormG(t.fqn[: -2] + "_v", v_shape, v.dtype, int(hook.dim))
+    return None
+
+
+def weight_shape(m: Any, name: str) -> tuple[int, ...] | None:
+    """The shape of ``m``'s parameter ``name`` without computing a parametrized one (a
+    weight-normed layer's weight is v's shape)."""
+    ps = getattr(m, "parametrizations", None)
+    if isinstance(ps, torch.nn.ModuleDict) and name in ps:
+        plist = ps[name]
+        orig = getattr(plist, "original", None)
+        if orig is None:
+            orig = getattr(plist, "original1", None)
+        return None if orig is None else tuple(int(s) for s in orig.shape)
+    v = m._parameters.get(name + "_v") if hasattr(m, "_parameters") else None
+    if v is not None and name not in m._parameters:
+        return tuple(int(s) for s in v.shape)
+    t = getattr(m, name, None)
+    return None if t is None else tuple(int(s) for s in t.shape)
