@@ -349,3 +349,36 @@ def test_failed_generator_call_keeps_its_key(init, data, calls_before):
     got = getattr(g, init.name)(init.shape, **init.good)
     assert g.position == pos + 1
     assert _bytes(got) == _bytes(init.alloc(init.shape, **{**init.good, "seed": 11, "key": pos}))
+
+
+@settings(FAST, max_examples=60)
+@given(dtype=st.sampled_from(DTYPES), g_dtype=st.sampled_from(DTYPES), data=st.data(),
+       shape=st.lists(st.integers(1, 6), min_size=1, max_size=4))
+def test_norm_of_fill_is_the_norm_of_the_fill_and_tiles(dtype, g_dtype, data, shape):
+    """A weight norm's g (sow._norm_of, used by sow.torch and checkpoints): the float64 norm of
+    v's fill over every dim but ``dim``, rounded to float32, then to g's dtype; the entries of any
+    split of v's rows computed apart equal the whole (what each rank of a sharded g does)."""
+    from sow._norm_of import norm_of_fill, norm_shape
+
+    dim = data.draw(st.integers(-1, len(shape) - 1))
+    spec = sow.Spec("normal", std=3.0)
+    v = sow.normal(tuple(shape), std=3.0, seed=7, key="v", dtype=dtype)
+    x = np.asarray(v, dtype=np.float64)
+    if dim == -1:
+        want = np.sqrt(np.sum(x * x))
+    else:
+        want = np.sqrt(np.sum(x * x, axis=tuple(d for d in range(len(shape)) if d != dim),
+                              keepdims=True))
+    want = want.astype(np.float64 if g_dtype == "float64" else np.float32).astype(NP[g_dtype])
+    g = norm_of_fill(7, spec, "v", shape, dtype, dim, g_dtype)
+    assert g.shape == norm_shape(shape, dim) and g.dtype == want.dtype
+    ulp = {"float64": 2.0 ** -52, "float32": 2.0 ** -23, "float16": 2.0 ** -10,
+           "bfloat16": 2.0 ** -7}[g_dtype]  # the sums' orders differ: one rounding apart at most
+    np.testing.assert_allclose(g.astype(np.float64), want.astype(np.float64), rtol=ulp)
+    if dim >= 0 and shape[dim] > 1:
+        rows = sorted(data.draw(st.sets(st.integers(0, shape[dim] - 1), min_size=1,
+                                        max_size=shape[dim] - 1)))
+        rest = [r for r in range(shape[dim]) if r not in rows]
+        for picked in (rows, rest):
+            part = norm_of_fill(7, spec, "v", shape, dtype, dim, g_dtype, picked)
+            assert part.tobytes() == np.take(g, picked, axis=dim).tobytes()

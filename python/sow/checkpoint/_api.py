@@ -18,7 +18,7 @@ from .._dtypes import numpy_dtype, parse_dtype
 from .._validate import check_seed, check_threads, is_int
 from ._arch import architecture
 from ._format import INT_DTYPES, ITEMSIZE, ST_DTYPES, header_bytes, parse_size
-from ._layout import build, check_tensors, job, make_plan, spec_parts
+from ._layout import NORM_OF, build, check_tensors, job, make_plan, spec_parts
 from ._progress import Progress, human_bytes
 from ._source import config_text, resolve
 from ._tensors import EMBEDDED_RECIPES, Tensor, arch_tensors
@@ -260,6 +260,23 @@ def _recorded(name: str, info: Mapping[str, Any], specs: Mapping[str, Any]) -> T
                   rec.get("key"), tuple(rec.get("zero_rows", ())))
 
 
+def _recorded_in(out: str, files: list[str]) -> dict[str, Tensor]:
+    """Every tensor the files' headers record, by name (unreadable files give none)."""
+    got: dict[str, Tensor] = {}
+    for fname in files:
+        try:
+            _, hdr = _read_header(os.path.join(out, fname))
+            md = hdr.pop("__metadata__", {}) or {}
+            specs = json.loads(md.get("sow.specs", "{}"))
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        for name, info in hdr.items():
+            t = _recorded(name, info, specs) if isinstance(info, Mapping) else None
+            if t is not None:
+                got[name] = t
+    return got
+
+
 def verify(out_dir: str | os.PathLike[str], *, seed: int, recipe: str | None = None,
            sample: int = 1024, threads: int | None = None,
            rng: int | None = None) -> VerifyReport:
@@ -292,6 +309,7 @@ def verify(out_dir: str | os.PathLike[str], *, seed: int, recipe: str | None = N
     gen = np.random.default_rng(rng)
     expected: dict[str, Tensor] | None = None
     seen: dict[str, str] = {}
+    everywhere: dict[str, Tensor] | None = None
     total_size = 0
     for fname in files:
         path = os.path.join(out, fname)
@@ -336,8 +354,13 @@ def verify(out_dir: str | os.PathLike[str], *, seed: int, recipe: str | None = N
         base["sow.seed"], base["sow.recipe"] = str(s), str(use_recipe)
         from ._layout import build as _build
 
+        others: dict[str, Tensor] = {}
+        if any(spec_parts(t.spec, t.name)[0] == NORM_OF for t in want):
+            # a weight norm's g may be in another file than its v
+            others = everywhere if everywhere is not None else _recorded_in(out, files)
+            everywhere = others
         try:
-            wt = check_tensors(want, dtype)
+            wt = check_tensors(want, dtype, others)
         except (TypeError, ValueError) as e:
             rep.mismatches.append(f"{fname}: {e}")
             continue
@@ -350,7 +373,7 @@ def verify(out_dir: str | os.PathLike[str], *, seed: int, recipe: str | None = N
             rep.mismatches.append(f"{fname}: {size} bytes, expected {lay.files[0].size}")
         total_size += lay.total_size
         rep.tensors += len(wt)
-        plan = make_plan(wt, s)
+        plan = make_plan(wt, s, others)
         rep.elements_checked += _check_values(path, raw, hdr, wt, plan, sample, gen, threads,
                                               rep.mismatches, fname)
     if expected:

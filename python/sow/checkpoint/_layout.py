@@ -12,6 +12,7 @@ import numpy as np
 
 from .._spec import Spec, spec_parts
 from .._dtypes import parse_dtype
+from .._norm_of import norm_of_fill, norm_shape
 from .._validate import check_key, check_shape
 from ..plan import Plan
 from ._format import INT_DTYPES, ITEMSIZE, FileLayout, Placed, file_order, header_bytes, \
@@ -22,6 +23,9 @@ from ._writer import Job
 __all__ = ["Layout", "build", "spec_record", "check_tensors", "TensorBytes"]
 
 _CONSTANT_SPECS = {"zeros": 0, "ones": 1}
+#: A tensor that is the norm of another's fill over every dim but ``dim`` (a weight norm's g):
+#: spec ``("norm_of", {"tensor": name, "dim": d})``, values sow._norm_of's.
+NORM_OF = "norm_of"
 
 
 def _tensor_dtype(dtype: Any, where: str) -> str:
@@ -65,7 +69,8 @@ def constant_bytes(t: Tensor, where: str) -> bytes:
 
 class TensorBytes:
     """The bytes of each checkpoint tensor by its index: floating tensors from one
-    :class:`sow.Plan` (an item each), integer/bool constants repeated from one element."""
+    :class:`sow.Plan` (an item each), integer/bool constants repeated from one element, and each
+    ``norm_of`` from its whole bytes (a weight norm's g: one value per row of its v)."""
 
     def __init__(self, plan: Plan, items: dict[int, int], consts: dict[int, bytes]) -> None:
         self.plan, self.items, self.consts = plan, items, consts
@@ -93,8 +98,10 @@ def spec_record(t: Tensor) -> dict[str, Any]:
     return rec
 
 
-def check_tensors(items: Sequence[Any], dtype: str) -> list[Tensor]:
-    """Tensors (or ``(name, shape, dtype, spec)`` tuples) checked, dtypes resolved."""
+def check_tensors(items: Sequence[Any], dtype: str,
+                  others: Mapping[str, Tensor] | None = None) -> list[Tensor]:
+    """Tensors (or ``(name, shape, dtype, spec)`` tuples) checked, dtypes resolved. ``others``:
+    tensors outside ``items`` that a ``norm_of`` may name (another file's, when verifying)."""
     out: list[Tensor] = []
     seen: set[str] = set()
     for i, it in enumerate(items):
@@ -114,7 +121,10 @@ def check_tensors(items: Sequence[Any], dtype: str) -> list[Tensor]:
         seen.add(t.name)
         shape = check_shape(t.shape, f"tensors[{i}] ({t.name}) shape")
         dt = dtype if t.dtype is None else _tensor_dtype(t.dtype, f"tensors[{i}] ({t.name}) dtype")
-        spec_parts(t.spec, f"tensors[{i}] ({t.name})")
+        sname, _ = spec_parts(t.spec, f"tensors[{i}] ({t.name})")
+        if dt in INT_DTYPES and sname == NORM_OF:
+            raise ValueError(f"tensors[{i}] ({t.name}): {NORM_OF} makes floating-point values, "
+                             f"not {dt}")
         if dt in INT_DTYPES:
             constant_bytes(Tensor(t.name, shape, dt, t.spec), f"tensors[{i}] ({t.name})")
         if t.key is not None:
@@ -126,7 +136,35 @@ def check_tensors(items: Sequence[Any], dtype: str) -> list[Tensor]:
         out.append(Tensor(t.name, shape, dt, t.spec, t.key, rows))
     if not out:
         raise ValueError("the checkpoint has no tensors")
+    _check_norms(out, others or {})
     return out
+
+
+def _check_norms(ts: list[Tensor], others: Mapping[str, Tensor]) -> None:
+    """Each ``norm_of`` names a floating tensor with a plain spec (no zero rows, not itself a
+    norm), a ``dim`` in [-1, its dims), and has the norm's shape."""
+    by_name = {**others, **{t.name: t for t in ts}}
+    for i, t in enumerate(ts):
+        name, params = spec_parts(t.spec, t.name)
+        if name != NORM_OF:
+            continue
+        where = f"tensors[{i}] ({t.name})"
+        if set(params) != {"tensor", "dim"}:
+            raise ValueError(f"{where}: {NORM_OF} takes tensor= (a name) and dim= (an int), got "
+                             f"{sorted(params)}")
+        v = by_name.get(params["tensor"]) if isinstance(params["tensor"], str) else None
+        if v is None:
+            raise ValueError(f"{where}: {NORM_OF}: no tensor named {params['tensor']!r}")
+        if v.dtype in INT_DTYPES or spec_parts(v.spec, v.name)[0] == NORM_OF or v.zero_rows:
+            raise ValueError(f"{where}: {NORM_OF}: {v.name} must be a floating tensor with a "
+                             f"spec of its own and no zero rows")
+        d = params["dim"]
+        if isinstance(d, bool) or not isinstance(d, int) or not -1 <= d < len(v.shape):
+            raise ValueError(f"{where}: {NORM_OF}: dim must be an int in [-1, {len(v.shape)}), "
+                             f"got {d!r}")
+        if tuple(t.shape) != norm_shape(v.shape, d):
+            raise ValueError(f"{where}: {NORM_OF} of {v.name} {tuple(v.shape)} over all dims but "
+                             f"{d} has shape {norm_shape(v.shape, d)}, not {tuple(t.shape)}")
 
 
 @dataclass
@@ -172,16 +210,22 @@ def build(tensors: list[Tensor], base_metadata: Mapping[str, str], max_shard_siz
                   sum(t.numel for t in tensors))
 
 
-def make_plan(tensors: Sequence[Tensor], seed: int) -> TensorBytes:
+def make_plan(tensors: Sequence[Tensor], seed: int,
+              others: Mapping[str, Tensor] | None = None) -> TensorBytes:
     """One buffer item per floating tensor, validated (a bad spec fails here); the constants of
-    integer/bool tensors."""
+    integer/bool tensors; the values of each ``norm_of`` (sow._norm_of), whose source may be in
+    ``others``."""
     plan = Plan(seed)
     items: dict[int, int] = {}
     consts: dict[int, bytes] = {}
+    norms: list[int] = []
     try:
         for i, t in enumerate(tensors):
             if t.dtype in INT_DTYPES:
                 consts[i] = constant_bytes(t, f"tensors[{i}] ({t.name})")
+                continue
+            if spec_parts(t.spec, t.name)[0] == NORM_OF:
+                norms.append(i)
                 continue
             items[i] = len(items)
             name, params = spec_parts(t.spec, t.name)
@@ -194,6 +238,14 @@ def make_plan(tensors: Sequence[Tensor], seed: int) -> TensorBytes:
             n, rest = msg[len("items["):].split("]", 1)
             msg = f"tensors[{next(i for i, k in items.items() if k == int(n))}]{rest}"
         raise type(e)(msg) from None
+    by_name = {**(others or {}), **{t.name: t for t in tensors}}
+    for i in norms:  # after the plan's validation: a bad spec of v is reported as v's
+        t = tensors[i]
+        params = spec_parts(t.spec, t.name)[1]
+        v = by_name[params["tensor"]]
+        vn, vp = spec_parts(v.spec, v.name)
+        consts[i] = norm_of_fill(seed, Spec(vn, **vp), v.name if v.key is None else v.key,
+                                 v.shape, v.dtype, params["dim"], t.dtype).tobytes()  # type: ignore[arg-type]
     return TensorBytes(plan, items, consts)
 
 

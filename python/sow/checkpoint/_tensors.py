@@ -34,8 +34,10 @@ class Tensor:
     """One tensor of a checkpoint: ``name`` (also its key unless ``key`` is given), ``shape``,
     ``dtype`` (None: the checkpoint's dtype; an integer or bool dtype such as ``"int64"`` holds
     a constant only: zeros, ones or constant(val)), ``spec`` (a ``sow.Spec``, ``(name, {params})`` or a
-    bare name; elementwise, eye and dirac initializers) and ``zero_rows``: rows of dim 0 set to
-    zero after the spec (an Embedding's ``padding_idx``)."""
+    bare name; elementwise, eye and dirac initializers; or ``("norm_of", {"tensor": other,
+    "dim": d})``: the norm of tensor ``other``'s values over every dim but ``d``, -1 for all, as a
+    weight norm's g = ‖v‖, shape ``other.shape[d]`` at ``d`` and 1 elsewhere, () for -1) and
+    ``zero_rows``: rows of dim 0 set to zero after the spec (an Embedding's ``padding_idx``)."""
 
     name: str
     shape: tuple[int, ...]

@@ -33,6 +33,7 @@ import json
 from typing import Any
 
 from ._format import INT_DTYPES
+from ._layout import NORM_OF
 from ._source import Resolved
 from ._tensors import Tensor
 
@@ -166,7 +167,9 @@ def from_torch(source: Any, recipe: Any, config: Any = None) -> Resolved:
 
     mp = plan_module(model, recipe=recipe, skip=not_stored, what="sow.checkpoint")
     by_name = {}
+    stored = {}  # key (first name) -> the name the checkpoint stores it under
     for r in mp.records:
+        stored[r.fqn] = r.stored_name
         for n in r.names:
             by_name[n] = r
     ignore = set(getattr(model, "_keys_to_ignore_on_save", None) or ())
@@ -183,11 +186,13 @@ def from_torch(source: Any, recipe: Any, config: Any = None) -> Resolved:
                        f"constants only)")
         elif r.dtype not in _FLOAT_DTYPES:
             out.append(Tensor(name, r.shape, own, r.spec, key=None if r.fqn == name else r.fqn))
+        elif r.spec is None and len(r.writes) == 1 and r.writes[0][1] == "norm":
+            g = r.writes[0][2]  # a weight norm's g: the norm of its v's fill
+            out.append(Tensor(name, r.shape, None, (NORM_OF, {"tensor": stored[g.v_fqn],
+                                                              "dim": g.dim})))
         elif r.spec is None or rows is None:
-            kinds = {w[1] for w in r.writes}
-            what = "the norm of another tensor's fill (a weight norm's g)" if "norm" in kinds \
-                else "a copied value" if r.spec is None else \
-                "an elementwise function of its fill" if "map" in kinds \
+            what = "a copied value" if r.spec is None else \
+                "an elementwise function of its fill" if any(w[1] == "map" for w in r.writes) \
                 else "deterministic writes other than zero rows"
             bad.append(f"{name} ({what}; a checkpoint holds specs only)")
         else:

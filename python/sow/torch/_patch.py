@@ -664,7 +664,8 @@ def apply_writes(local: Any, gshape: tuple[int, ...], sets: Any, writes: list[tu
             if seed is None:  # pragma: no cover - execute_records always passes it
                 raise ValueError("a norm write needs the seed")
             with torch.no_grad():
-                local.copy_(value.local_values(seed, gshape, sets).reshape(local.shape))
+                local.copy_(value.local_values(seed, gshape, sets, local.dtype)
+                            .reshape(local.shape))
             continue
         if sets is None and geo == whole:
             # The whole (unsharded) tensor: one copy_ or fill_, not an index per element (a

@@ -14,8 +14,9 @@ construction-time values.
 sow does the same: v gets the layer's construction-time spec (sow.torch._layers, keyed by v's
 name) or whatever a rule gives it, and g is a "norm" write, ``‖v‖`` of v's values regenerated
 from v's spec and key. Every rank computes just its own entries of g, whichever way v and g are
-sharded, with no collective. The norm is summed in float64 (rows of v moved to one contiguous
-block, so the order of the sum does not depend on the shard) and rounded once to g's dtype.
+sharded, with no collective. The arithmetic is sow._norm_of's, shared with checkpoints: summed in
+float64 along contiguous rows (an order that does not depend on the shard), rounded to float32,
+then to a 16-bit g's dtype as fills are.
 """
 
 from __future__ import annotations
@@ -23,9 +24,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
+import numpy as np
 import torch
-
-import sow
 
 from .._recipe import Derived
 from ._recipe import Target
@@ -51,36 +51,18 @@ class WeightNormG(Derived):
         over = "all dims" if self.dim == -1 else f"all dims but {self.dim}"
         return f"norm of {self.v_fqn} over {over}"
 
-    def local_values(self, seed: int, gshape: tuple[int, ...], sets: Any) -> Any:
-        """g's entries at index sets ``sets`` (None: all of g) as a float64 tensor of the local
-        shape, from v's values regenerated on the CPU (only the slices those entries need)."""
-        from ._fill import _placement_args
+    def local_values(self, seed: int, gshape: tuple[int, ...], sets: Any, dtype: Any) -> Any:
+        """g's entries at index sets ``sets`` (None: all of g) in ``dtype``, a CPU tensor of the
+        local shape (sow._norm_of: v regenerated on the CPU, only the slices they need)."""
+        from .._norm_of import norm_of_fill
 
-        nd = len(self.v_shape)
-        if self.dim == -1:
-            v_sets = [range(n) for n in self.v_shape]
-            rows = 1
-        else:
-            picked = range(gshape[self.dim]) if sets is None else sets[self.dim]
-            v_sets = [range(n) for n in self.v_shape]
-            v_sets[self.dim] = picked
-            rows = len(picked)
-        v = torch.empty([len(s) for s in v_sets], dtype=self.v_dtype)
-        if v.numel():
-            plan = sow.Plan(seed)
-            plan.add(v, self.spec, key=self.v_fqn, name=self.v_fqn,
-                     **_placement_args(self.v_shape, v_sets if self.dim != -1 else None))
-            plan.execute()
-        if self.dim == -1:
-            x = v.reshape(1, -1)
-        else:
-            x = v.movedim(self.dim, 0).reshape(rows, -1)
-        norms = torch.linalg.vector_norm(x.to(torch.float64).contiguous(), dim=1)
-        if self.dim == -1:
-            return norms.reshape(())
-        shape = [1] * nd
-        shape[self.dim] = rows
-        return norms.reshape(shape)
+        picked = None if self.dim == -1 or sets is None else sets[self.dim]
+        name = str(dtype).replace("torch.", "")
+        g = norm_of_fill(seed, self.spec, self.v_fqn, self.v_shape,
+                         str(self.v_dtype).replace("torch.", ""), self.dim, name, picked)
+        if name == "bfloat16":  # torch cannot take ml_dtypes' bfloat16: its bits
+            return torch.from_numpy(g.view(np.uint16).astype(np.int16)).view(torch.bfloat16)
+        return torch.from_numpy(g)
 
 
 def _find_owner(t: Target) -> tuple[Any, str] | None:
