@@ -310,6 +310,45 @@ def test_elementwise_functions_of_one_draw_are_routed():
     assert r["scaled"].spec == "normal(mean=0, std=0.5) + 1 writes"
 
 
+class HalfDraws(nn.Module):
+    """Mamba's time-step bias in a bfloat16 model: torch draws u in float32 (torch.rand), maps it
+    in float32 and rounds once into the parameter."""
+
+    def __init__(self):
+        super().__init__()
+        self.dt_bias = nn.Parameter(torch.empty(4, 16, dtype=torch.bfloat16))
+        self.plain = nn.Parameter(torch.empty(3, dtype=torch.bfloat16))
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        with torch.no_grad():
+            dt = torch.exp(torch.rand(4, 16, device=self.dt_bias.device) * 5.0 - 7.0)
+            self.dt_bias.copy_(dt + torch.log(-torch.expm1(-dt)))
+            self.plain.copy_(torch.rand(3, device=self.plain.device))
+
+
+def test_a_float32_draw_for_a_bfloat16_tensor_is_mapped_unrounded():
+    """The draw is sow's float32 uniform under the tensor's key, the function is computed on it in
+    float32 (not on its bfloat16 rounding) and rounded once; the same on meta and on the CPU, and
+    a plain copy of the draw is its float32 values rounded once too."""
+    with torch.device("meta"):
+        meta = HalfDraws()
+    r = st.init_module_(meta, seed=8, device="cpu")
+    cpu = HalfDraws()
+    st.init_module_(cpu, seed=8)
+    u = torch.from_numpy(sow.uniform((4, 16), a=0.0, b=1.0, seed=8, key="dt_bias"))
+    dt = torch.exp(u * 5.0 - 7.0)
+    want = (dt + torch.log(-torch.expm1(-dt))).to(torch.bfloat16)
+    coarse = torch.exp(u.to(torch.bfloat16).float() * 5.0 - 7.0)
+    coarse = (coarse + torch.log(-torch.expm1(-coarse))).to(torch.bfloat16)
+    assert not torch.equal(want, coarse)  # the bfloat16 rounding of u would show
+    plain = torch.from_numpy(sow.uniform((3,), a=0.0, b=1.0, seed=8, key="plain"))
+    for m in (meta, cpu):
+        assert torch.equal(m.dt_bias.detach(), want)
+        assert torch.equal(m.plain.detach(), plain.to(torch.bfloat16))
+    assert r["dt_bias"].spec == "uniform(a=0, b=1) + 1 writes"
+
+
 class DeviceValues(nn.Module):
     """Init code that makes its values "on the tensor's device", as Mamba's ``A_log`` does
     (``torch.arange(..., device=self.A_log.device)``): on meta stand-ins they are made on the CPU,

@@ -40,6 +40,7 @@ MODEL_CASES = [
     ("fsdp2_w2", 2),
     ("fsdp2_hf_mamba", 2),
     ("weight_norm_sharded", 2),
+    ("fsdp2_redrawn_map", 2),
 ]
 
 
@@ -233,6 +234,26 @@ def _model_case(name, world, meshes):
                     old.shape, device_mesh=meshes[(world,)], placements=[pl])))
         st.init_module_(manual, seed=SEED)
         _compare(manual, ref, name + " (v over Shard(1))")
+        return
+    if name == "fsdp2_redrawn_map":
+        # A float32 torch.rand mapped into a bfloat16 parameter: each rank draws its own rows
+        # again in float32 (uneven: 5 rows on 2 ranks) and maps them.
+        class HalfDraws(torch.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.dt_bias = torch.nn.Parameter(torch.empty(5, 8, dtype=torch.bfloat16))
+                self.reset_parameters()
+
+            def reset_parameters(self):
+                with torch.no_grad():
+                    dt = torch.exp(torch.rand(5, 8, device=self.dt_bias.device) * 5.0 - 7.0)
+                    self.dt_bias.copy_(dt + torch.log(-torch.expm1(-dt)))
+        with torch.device("meta"):
+            model, ref = HalfDraws(), HalfDraws()
+        fully_shard(model, mesh=meshes[(world,)])
+        st.init_module_(model, seed=SEED, device="cpu")
+        st.init_module_(ref, seed=SEED, device="cpu")
+        _compare(model, ref, name)
         return
     if name == "tp_fsdp2_2x2":
         from torch.distributed.tensor.parallel import (ColwiseParallel, RowwiseParallel,

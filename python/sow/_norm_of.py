@@ -34,28 +34,15 @@ def norm_of_fill(seed: int, spec: Any, key: Any, v_shape: Sequence[int], v_dtype
     """‖v‖ over every dim but ``dim`` (-1: all), v the fill of ``spec`` under ``(seed, key)`` of
     global shape ``v_shape`` in ``v_dtype``; only entries ``picked`` along ``dim`` (None: all),
     as an array of g's (local) shape in ``dtype`` (a sow dtype name)."""
-    from .plan import Plan
+    from ._fill_part import fill_part
 
     v_shape = tuple(int(n) for n in v_shape)
-    if dim == -1:
-        v = np.empty(v_shape, numpy_dtype(v_dtype))
-        rows = 1
-        index = None
-    else:
-        picked = range(v_shape[dim]) if picked is None else picked
-        rows = len(picked)
-        local = list(v_shape)
-        local[dim] = rows
-        v = np.empty(local, numpy_dtype(v_dtype))
-        index = [None] * len(v_shape)
-        if not (isinstance(picked, range) and len(picked) == v_shape[dim]):
-            index[dim] = [int(i) for i in picked]
-    if v.size:
-        plan = Plan(seed)
-        extra = {} if index is None or all(i is None for i in index) else \
-            {"global_shape": v_shape, "index": index}
-        plan.add(v, spec, key=key, name=key if isinstance(key, str) else None, **extra)
-        plan.execute()
+    v_sets: list[Sequence[int] | range] = [range(n) for n in v_shape]
+    rows = 1
+    if dim != -1:
+        v_sets[dim] = range(v_shape[dim]) if picked is None else picked
+        rows = len(v_sets[dim])
+    v = fill_part(seed, spec, key, v_shape, v_sets, v_dtype)
     x = v.reshape(1, -1) if dim == -1 else np.moveaxis(v, dim, 0).reshape(rows, -1)
     x = np.ascontiguousarray(x, dtype=np.float64)
     norms = np.sqrt(np.add.reduce(x * x, axis=1))

@@ -74,6 +74,7 @@ INIT_FUNCTIONS = ("uniform_", "normal_", "trunc_normal_", "constant_", "ones_", 
                   "dirac_", "xavier_uniform_", "xavier_normal_", "kaiming_uniform_",
                   "kaiming_normal_", "orthogonal_", "sparse_")
 _CONSTANT_SPECS = ("zeros", "ones", "constant")
+_REDRAWN = (torch.float32, torch.float64)  # a draw finer than its tensor: made again unrounded
 
 
 def _identity(x: Any) -> Any:
@@ -82,13 +83,27 @@ def _identity(x: Any) -> Any:
 
 class _Map:
     """A "map" write: the tensor becomes ``fn`` of its values, computed in ``dtype`` (the draw's,
-    as torch's own init code computes it). Elementwise, so a shard maps alone."""
+    as torch's own init code computes it). Elementwise, so a shard maps alone. ``redraw``: for a
+    fresh draw in another dtype than the tensor's (torch.rand's float32 for a bfloat16
+    parameter), ``(spec, key)``: the draw is made again in its own dtype for the local part
+    (sow._fill_part), so that ``fn`` sees it unrounded, as in torch, and the result is rounded
+    once."""
 
-    def __init__(self, fn: Any, dtype: Any) -> None:
-        self.fn, self.dtype = fn, dtype
+    def __init__(self, fn: Any, dtype: Any, redraw: tuple[Any, str] | None = None) -> None:
+        self.fn, self.dtype, self.redraw = fn, dtype, redraw
 
-    def __call__(self, local: Any) -> Any:
-        return self.fn(local.to(self.dtype))
+    def __call__(self, local: Any, seed: int | None = None, gshape: Any = None,
+                 sets: Any = None) -> Any:
+        if self.redraw is None:
+            return self.fn(local.to(self.dtype))
+        from .._fill_part import fill_part
+
+        spec, key = self.redraw
+        if seed is None:  # pragma: no cover - apply_writes always passes it
+            raise ValueError("a redrawn map needs the seed")
+        name = str(self.dtype).replace("torch.", "")
+        part = torch.from_numpy(fill_part(seed, spec, key, gshape, sets, name))
+        return self.fn(part.reshape(local.shape).to(local.device))
 
     def __repr__(self) -> str:
         return "an elementwise function of the fill"
@@ -248,7 +263,7 @@ class Recorder:
         where = f" (init code of {self.context or 'the module'})"
         self.unrouted.append(what + where)
 
-    def _copy_drawn(self, rec: Record, d: Drawn, source: str) -> bool:
+    def _copy_drawn(self, rec: Record, d: Drawn, source: str, dtype: Any) -> bool:
         """Record the copy of an elementwise function of a draw into the whole of ``rec``: its
         fill is the draw's spec, then the function (a "map" write). False: not recordable so."""
         draw = d.draw
@@ -261,8 +276,12 @@ class Recorder:
             return False  # a function of another tensor's values, or of an overwritten init
         else:
             rec.post = []
-        if d.fn is not _identity:
-            rec.post.append((whole_geometry(rec.shape), "map", _Map(d.fn, draw.dtype)))
+        redraw = None
+        if draw.origin is None and draw.dtype != dtype and draw.dtype in _REDRAWN and \
+                d.fn is not _identity:
+            redraw = (draw.spec, rec.fqn)  # the fill is the tensor's key's; fn sees it unrounded
+        if d.fn is not _identity or redraw is not None:
+            rec.post.append((whole_geometry(rec.shape), "map", _Map(d.fn, draw.dtype, redraw)))
         return True
 
     def write(self, t: Any, spec: sow.Spec, source: str) -> bool:
@@ -297,7 +316,7 @@ class Recorder:
         if value.device.type == "meta":
             d = self.drawn(value)
             if d is not None and geo is None and d.draw.shape == rec.shape and \
-                    self._copy_drawn(rec, d, source):
+                    self._copy_drawn(rec, d, source, t.dtype):
                 return True
             drew = self.tainted(value) or (d.draw.source if d is not None else None)
             if drew is not None:
@@ -655,8 +674,10 @@ def apply_writes(local: Any, gshape: tuple[int, ...], sets: Any, writes: list[tu
     whole = whole_geometry(gshape)
     for geo, kind, value in writes:
         if kind == "map":  # elementwise: the local part maps alone
+            if local.numel() == 0:
+                continue
             with torch.no_grad():
-                local.copy_(value(local))
+                local.copy_(value(local, seed, gshape, sets))
             continue
         if kind == "norm":  # the local entries of g alone, from the slices of v they need
             if local.numel() == 0:
