@@ -842,6 +842,9 @@ def test_weight_norm_g_without_its_v_is_refused_and_nothing_is_written():
         st.init_module_(m, seed=0, skip="lin.parametrizations.weight.original1")
     for k, v in m.state_dict().items():
         assert torch.equal(v, before[k]), k
+    g = "lin.parametrizations.weight.original0"
+    r = st.init_module_(m, seed=0, skip="lin.parametrizations.weight.original1", strict=False)
+    assert r.unset == [g] and torch.equal(m.state_dict()[g], before[g])
     r = st.init_module_(m, seed=0, skip="lin.parametrizations.weight.*")
     assert torch.equal(m.lin.parametrizations.weight.original0, before["lin.parametrizations.weight.original0"])
     assert len(r.skipped) == 2

@@ -33,13 +33,29 @@ SMALL = dict(hidden_size=64, d_model=64, n_embd=64, dim=64, embed_dim=64, num_hi
              num_mel_bins=16)
 
 
-def _config(transformers, mt):
-    base = transformers.AutoConfig.for_model(mt)
+def _small(cfg):
     kw = {k: v for k, v in SMALL.items()
-          if hasattr(base, k) or k in getattr(base, "attribute_map", {})}
+          if hasattr(cfg, k) or k in getattr(cfg, "attribute_map", {})}
     for k in ("pad_token_id", "bos_token_id", "eos_token_id"):
-        if getattr(base, k, None) is not None:
+        if getattr(cfg, k, None) is not None:
             kw[k] = 1
+    layers = getattr(cfg, "num_hidden_layers", None)
+    if "num_hidden_layers" in kw and isinstance(layers, int) and layers > 2:
+        for k, v in cfg.to_dict().items():  # per-layer lists (layer_types, ...) cut to 2 layers
+            if isinstance(v, list) and len(v) == layers and k not in kw:
+                kw[k] = v[:2]
+    return kw
+
+
+def _config(transformers, mt):
+    """The model type's default config with SMALL's sizes, its sub-configs (a multimodal
+    model's text_config, vision_config, ...) shrunk the same way."""
+    base = transformers.AutoConfig.for_model(mt)
+    kw = _small(base)
+    for name in getattr(base, "sub_configs", {}) or {}:
+        sub = getattr(base, name, None)
+        if isinstance(sub, transformers.PretrainedConfig):
+            kw[name] = {**sub.to_dict(), **_small(sub)}
     return transformers.AutoConfig.for_model(mt, **kw)
 
 

@@ -490,7 +490,6 @@ def plan_module(module: Any, *, recipe: Any = "torch", skip: Any = None, strict:
             (unset if how == "buffer" else untouched if how is HF_INIT else unmatched).append(fqn)
         chosen = {f: chosen[f] for f in tensors if f in chosen}  # module order
     derived = _resolve_weight_norms(chosen, tensors)
-    unset += derived
     problems = []
     if unmatched:
         problems.append(f"parameters no rule of recipe {rc.name!r} sets: " + ", ".join(unmatched))
@@ -498,9 +497,8 @@ def plan_module(module: Any, *, recipe: Any = "torch", skip: Any = None, strict:
         problems.append("parameters the model's _init_weights leaves to their module's "
                         "constructor (not a torch layer sow knows): " + ", ".join(untouched)
                         + " (give them a rule before HF_INIT, or pass skip= to keep their values)")
-    if unset[:len(unset) - len(derived)]:
-        problems.append("buffers no rule and no module init code sets: "
-                        + ", ".join(unset[:len(unset) - len(derived)])
+    if unset:
+        problems.append("buffers no rule and no module init code sets: " + ", ".join(unset)
                         + " (pass skip= to keep their values)")
     if derived:
         problems.append("weight-norm magnitudes g, the norm of their v's fill, whose v is "
@@ -522,8 +520,8 @@ def plan_module(module: Any, *, recipe: Any = "torch", skip: Any = None, strict:
             t.module, "_non_persistent_buffers_set", ())
         out.append(TensorRecord(fqn, t.kind, gshape, t.tensor.dtype, base, tuple(writes), names,
                                 names[sources.get(fqn, 0)], persistent))
-    return ModulePlan(out, tensors, chosen, skipped, unmatched + untouched + unset, unrouted, metas,
-                      rc)
+    return ModulePlan(out, tensors, chosen, skipped, unmatched + untouched + unset + derived,
+                      unrouted, metas, rc)
 
 
 def _resolve_weight_norms(chosen: dict[str, Any], tensors: dict[str, _Tensor]) -> list[str]:
