@@ -244,3 +244,32 @@ def test_hf_parameters_left_to_their_constructor_are_named_and_take_a_rule():
     st.init_module_(cpu, seed=0, recipe=recipe, skip=lambda t: t.name in ("beta", "eps"))
     assert torch.equal(act.alpha_p.detach(), torch.full_like(act.alpha_p, 0.25))
     assert torch.equal(act.beta, beta)
+
+
+def test_hf_module_flags_as_one_initialize_weights_pass_sees_them():
+    """transformers marks each module ``_is_hf_initialized`` after its ``_init_weights``, and
+    ViT-MAE's embeddings skip their own init (sin-cos positions, an xavier projection, the CLS
+    token) when their projection is already marked, which in from_config it always is: the
+    projection keeps the generic normal(0.02) and the CLS token and positions the constructor's
+    zeros. sow runs the same pass: those two are left to the constructor (named; a rule gives
+    them), the projection is normal(0, 0.02) as in from_config, and the flags are as before."""
+    cfg = transformers.AutoConfig.for_model(
+        "vit_mae", hidden_size=32, num_hidden_layers=1, num_attention_heads=4,
+        intermediate_size=48, image_size=16, patch_size=4, decoder_hidden_size=32,
+        decoder_num_hidden_layers=1, decoder_num_attention_heads=4, decoder_intermediate_size=48)
+    theirs, ops = torch_specs(lambda: transformers.AutoModel.from_config(cfg))
+    assert not theirs.embeddings.cls_token.any() and not theirs.embeddings.position_embeddings.any()
+    with torch.device("meta"):
+        meta = transformers.AutoModel.from_config(cfg)
+    with pytest.raises(ValueError, match=r"leaves to their module's constructor \(not a torch "
+                                         r"layer sow knows\): embeddings\.cls_token, "
+                                         r"embeddings\.position_embeddings \(give them a rule"):
+        st.init_module_(meta, seed=1, recipe="hf", device="cpu")
+    recipe = sow.Recipe([("embeddings.cls_token", "zeros"),
+                         ("embeddings.position_embeddings", "zeros"), ("*", st.HF_INIT)])
+    r = st.init_module_(meta, seed=1, recipe=recipe, device="cpu")
+    proj = "embeddings.patch_embeddings.projection.weight"
+    assert sow_op(r[proj].spec) == ops[proj] == ("normal", 0.0, 0.02)
+    assert not any("_is_hf_initialized" in m.__dict__ for m in meta.modules())
+    st.init_module_(theirs, seed=1, recipe=recipe)
+    assert all(m.__dict__.get("_is_hf_initialized") is True for m in theirs.modules())

@@ -865,3 +865,49 @@ def test_zero_element_parameter_needs_no_rule():
     assert "zeros" in r["tokens"].spec and r["tokens"].bytes == 0
     with pytest.raises(ValueError, match="no rule of recipe 'x' sets: lin.weight, lin.bias"):
         st.init_module_(EmptyParam(), seed=0, recipe=sow.Recipe([], name="x"))
+
+
+class ViewInit(nn.Module):
+    """Init through a view of a whole weight: vit_mae's xavier_uniform_(w.view(w.shape[0], -1))
+    ("like nn.Linear"), a transposed view, and the refused ones."""
+
+    def __init__(self, how):
+        super().__init__()
+        self.how = how
+        self.proj = nn.Conv2d(3, 8, 4)
+
+    def reset_parameters(self):
+        w = self.proj.weight
+        if self.how == "reshape":
+            nn.init.xavier_uniform_(w.view([w.shape[0], -1]))
+        elif self.how == "transpose":
+            nn.init.kaiming_normal_(w.view(8, -1).t())
+        elif self.how == "orthogonal":
+            nn.init.orthogonal_(w.view(8, -1))
+        elif self.how == "half":
+            nn.init.normal_(w.view(8, -1)[:4])
+        nn.init.zeros_(self.proj.bias)
+
+
+@pytest.mark.parametrize("how,fans", [("reshape", (48, 8)), ("transpose", (8, 48))])
+def test_init_through_a_view_of_the_whole_tensor_uses_the_views_fans(how, fans):
+    m = ViewInit(how)
+    with st.patch_init(m, seed=6) as p:
+        m.reset_parameters()
+    fn = sow.xavier_uniform if how == "reshape" else sow.kaiming_normal
+    want = fn((8, 3, 4, 4), fan_in=fans[0], fan_out=fans[1], seed=6, key="proj.weight")
+    assert torch.equal(m.proj.weight.detach(), torch.from_numpy(want))
+    assert p.report["proj.weight"].spec.startswith("uniform" if how == "reshape" else "normal")
+
+
+@pytest.mark.parametrize("how,what", [
+    ("orthogonal", r"orthogonal_ on a view \[8, 48\] of it \(a structured init"),
+    ("half", r"normal_ on a slice \[4, 48\] of it \(a random init of part")])
+def test_structured_or_partial_init_through_a_view_is_refused(how, what):
+    m = ViewInit(how)
+    before = {k: v.detach().clone() for k, v in m.state_dict().items()}
+    with pytest.raises(ValueError, match=what):
+        with st.patch_init(m, seed=6):
+            m.reset_parameters()
+    for k, v in m.state_dict().items():
+        assert torch.equal(v, before[k]), k

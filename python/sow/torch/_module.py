@@ -18,11 +18,12 @@ Steps (nothing is materialized or written before every check has passed):
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import functools
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -608,6 +609,28 @@ def _materialize(module: Any, device: Any, before: dict[str, _Tensor]) -> dict[s
     return collect(module) if broken else fresh
 
 
+@contextlib.contextmanager
+def _hf_flags(modules: list[Any]) -> Iterator[None]:
+    """transformers' ``_is_hf_initialized`` module flags as one fresh ``initialize_weights()``
+    pass sees them: cleared at the start, set on each module after its ``_init_weights`` (some
+    init code reads them: ViT-MAE's embeddings skip their own init once their projection is
+    done, so ``from_config`` keeps the constructor's zeros there), restored at the end."""
+    saved = [(m, m.__dict__.get("_is_hf_initialized", _MISSING)) for m in modules]
+    try:
+        for m, _ in saved:
+            m._is_hf_initialized = False
+        yield
+    finally:
+        for m, v in saved:
+            if v is _MISSING:
+                m.__dict__.pop("_is_hf_initialized", None)
+            else:
+                m._is_hf_initialized = v
+
+
+_MISSING = object()
+
+
 def _record(root: Any, tensors: dict[str, _Tensor], code: dict[str, Any],
             sources: dict[str, int]) -> tuple[dict[str, Record], list[str]]:
     """Run the init code that ``code``'s tensors need on stand-ins; the records and the
@@ -626,12 +649,14 @@ def _record(root: Any, tensors: dict[str, _Tensor], code: dict[str, Any],
         if t.fqn in code and code[t.fqn] is not HF_INIT:
             owner_of.update(id(m) for i, (m, _) in enumerate(own) if src is None or i == src)
     ruled = set(tensors) - set(code)
-    with stand_ins(slots, rec), routing(rec):
-        for mfqn, m in _post_order(root):
+    order = _post_order(root)
+    with stand_ins(slots, rec), routing(rec), _hf_flags([m for _, m in order] if need_hf else []):
+        for mfqn, m in order:
             owner = owners.get(id(m))
             rec.context = mfqn or type(m).__name__
             if need_hf and owner is not None:
                 owner._init_weights(m)
+                m._is_hf_initialized = True  # as transformers' _initialize_weights marks it
                 continue
             if id(m) in owner_of:
                 fn = _module_code(m, owner)

@@ -77,6 +77,35 @@ _CONSTANT_SPECS = ("zeros", "ones", "constant")
 _REDRAWN = (torch.float32, torch.float64)  # a draw finer than its tensor: made again unrounded
 
 
+_FAN_SPECS = ("xavier_uniform", "xavier_normal", "kaiming_uniform", "kaiming_normal")
+_SHAPE_FREE = ("normal", "uniform", "trunc_normal") + _CONSTANT_SPECS
+
+
+def _every_element_once(geo: "Geometry", shape: tuple[int, ...]) -> bool:
+    """Whether a view of a contiguous tensor of ``shape`` holds each of its elements exactly
+    once: its strides, sorted, make a contiguous layout of the same number of elements."""
+    if geo.offset != 0 or math.prod(geo.sizes) != math.prod(shape):
+        return False
+    acc = 1
+    for stride, size in sorted((st, sz) for sz, st in zip(geo.sizes, geo.strides) if sz > 1):
+        if stride != acc:
+            return False
+        acc *= size
+    return True
+
+
+def _on_view(spec: sow.Spec, sizes: tuple[int, ...]) -> sow.Spec | None:
+    """``spec`` applied through a view of shape ``sizes`` as a whole-tensor spec: shape-free
+    ones as they are, fan-based ones with torch's fans of the view; None for the others (eye,
+    dirac, orthogonal, sparse: their structure is the view's)."""
+    if spec.name in _SHAPE_FREE:
+        return spec
+    if spec.name in _FAN_SPECS and len(sizes) >= 2 and not {"fan_in", "fan_out"} & set(spec.params):
+        rf = math.prod(sizes[2:])
+        return sow.Spec(spec.name, **spec.params, fan_in=sizes[1] * rf, fan_out=sizes[0] * rf)
+    return None
+
+
 def _identity(x: Any) -> Any:
     return x
 
@@ -298,9 +327,17 @@ class Recorder:
             rec.post.append((whole_geometry(rec.shape), "fill", float(val)))
         elif geo is None:
             rec.set_base(spec, source)
+        elif _every_element_once(geo, rec.shape) and _on_view(spec, geo.sizes) is not None:
+            # A view with every element once (a reshape, a transpose): vit_mae's
+            # xavier_uniform_(w.view(w.shape[0], -1)). Elementwise i.i.d. values, so the whole
+            # tensor's fill, with the fans torch computes from the view's shape.
+            rec.set_base(_on_view(spec, geo.sizes), source)
         elif spec.name in _CONSTANT_SPECS:
             val = {"zeros": 0.0, "ones": 1.0}.get(spec.name, spec.params.get("val"))
             rec.post.append((geo, "fill", float(val)))
+        elif _every_element_once(geo, rec.shape):
+            self.refuse(f"{rec.fqn}: {source} on a view {list(geo.sizes)} of it (a "
+                        f"structured init whose structure would be the view's)", rec)
         else:
             self.refuse(f"{rec.fqn}: {source} on a slice {list(geo.sizes)} of it (a random "
                         f"init of part of a tensor)", rec)
