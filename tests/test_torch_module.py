@@ -911,3 +911,40 @@ def test_structured_or_partial_init_through_a_view_is_refused(how, what):
             m.reset_parameters()
     for k, v in m.state_dict().items():
         assert torch.equal(v, before[k]), k
+
+
+class ReadsItsBuffers(nn.Module):
+    """Init code that computes a buffer from another it has just set (MusicFlamingo's rotary
+    angles from ``inv_freq``); ``bad`` reads a tensor whose values are a random fill."""
+
+    def __init__(self, bad=False):
+        super().__init__()
+        self.bad = bad
+        self.w = nn.Parameter(torch.empty(3, 4))
+        self.register_buffer("inv_freq", torch.empty(4))
+        self.register_buffer("angles", torch.empty(6, 4))
+        self.register_buffer("twice", torch.empty(4, dtype=torch.float64))
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        with torch.no_grad():
+            dev = self.inv_freq.device
+            nn.init.normal_(self.w)
+            self.inv_freq.copy_(1.0 / 10000 ** (torch.arange(0, 8, 2, device=dev) / 8))
+            pos = torch.arange(6, device=dev, dtype=torch.float32)
+            self.angles.copy_(pos[:, None] * self.inv_freq[None, :])
+            self.twice.copy_(self.inv_freq.double() * 2)
+            if self.bad:
+                self.twice.copy_(self.w.sum(0))
+
+
+def test_init_code_reads_the_values_it_has_set():
+    torch_way = ReadsItsBuffers()  # torch ran the same code on the CPU
+    with torch.device("meta"):
+        meta = ReadsItsBuffers()
+    st.init_module_(meta, seed=2, device="cpu")
+    for k in ("inv_freq", "angles", "twice"):
+        assert torch.equal(getattr(meta, k), getattr(torch_way, k)), k
+    _refused_writing_nothing(ReadsItsBuffers(bad=True),
+                             r"twice: Tensor\.copy_ from a meta tensor \(a value computed from "
+                             r"other uninitialized tensors\)")

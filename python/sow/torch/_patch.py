@@ -498,6 +498,8 @@ class _Dispatch(TorchDispatchMode):
                 return args[0]
         if torch.Tag.nondeterministic_seeded in func.tags:
             self.rec.refuse(f"torch's RNG ({name}) used by init code")
+        if not mutates and not any(r.alias_info is not None for r in func._schema.returns):
+            args, kwargs = _tree_map(self._known, (args, kwargs))
         tensors = [a for a in _leaves((args, kwargs)) if isinstance(a, torch.Tensor)]
         if any(t.device.type == "meta" for t in tensors) and \
                 any(t.device.type != "meta" and t.dim() > 0 for t in tensors):
@@ -514,6 +516,25 @@ class _Dispatch(TorchDispatchMode):
         if any(t.device.type == "meta" for t in tensors):
             self._follow(func, op, args, kwargs, out, mutates)
         return out
+
+    def _known(self, a: Any) -> Any:
+        """A stand-in (or a view of one) read by an op that makes a new tensor, whose values
+        the init code has set already as a whole deterministic copy: those values, on the CPU
+        (MusicFlamingo's rotary angles computed from the ``inv_freq`` just copied in). Anything
+        else as it is. View ops keep the stand-in, so writes through a view are still recorded."""
+        if not isinstance(a, torch.Tensor) or a.device.type != "meta":
+            return a
+        hit = self.rec.find(a)
+        if hit is None:
+            return a
+        rec, geo = hit
+        base = rec.base
+        if rec.discarded or rec.post or not (isinstance(base, tuple) and base[0] == "copy"):
+            return a
+        v = base[1].to(a.dtype).contiguous()
+        if geo is None:
+            return v.reshape(a.shape)
+        return v.as_strided(geo.sizes, geo.strides, geo.offset)
 
     def _draw(self, op: str, name: str, args: Any, kwargs: dict[str, Any]) -> Any:
         like = op.endswith("_like")
