@@ -30,7 +30,7 @@ import torch
 from .._recipe import Derived
 from ._recipe import Target
 
-__all__ = ["WeightNormG", "weight_norm_role"]
+__all__ = ["WeightNormG", "weight_norm_role", "weight_shape"]
 
 
 @dataclass(frozen=True)
@@ -72,7 +72,7 @@ def _find_owner(t: Target) -> tuple[Any, str] | None:
     if root is None:
         return None
     plist = t.module
-    for mfqn, m in root.named_modules():
+    for m in root.modules():
         ps = getattr(m, "parametrizations", None)
         if isinstance(ps, torch.nn.ModuleDict):
             for name, p in ps.items():
@@ -106,6 +106,8 @@ def weight_norm_role(t: Target) -> tuple[str, Target, WeightNormG | None] | None
         owner, pname = found
         v = m.original1
         v_shape = tuple(int(s) for s in v.shape)
+        if not -1 <= int(m[0].dim) < len(v_shape):
+            return None  # torch's norm_except_dim reads other negative dims its own way
         layer = _owner_target(t, owner, pname, v_shape)
         if t.name == "original1":
             return "v", layer, None
@@ -116,6 +118,8 @@ def weight_norm_role(t: Target) -> tuple[str, Target, WeightNormG | None] | None
         if isinstance(hook, WeightNorm) and t.name in (hook.name + "_g", hook.name + "_v"):
             v = getattr(m, hook.name + "_v")
             v_shape = tuple(int(s) for s in v.shape)
+            if not -1 <= int(hook.dim) < len(v_shape):
+                return None
             layer = Target(t.fqn[: -2], hook.name, m, t.module_fqn, v_shape, t.dtype, t.kind,
                            t.root)
             if t.name.endswith("_v"):
