@@ -13,25 +13,37 @@ import numpy as np
 
 from ._dtypes import numpy_dtype
 
-__all__ = ["fill_part"]
+__all__ = ["fill_part", "placement_args"]
+
+
+def placement_args(gshape: Sequence[int], sets: Sequence[Sequence[int] | range] | None
+                   ) -> dict[str, Any]:
+    """:meth:`sow.Plan.add`'s placement arguments for the part of a tensor of global shape
+    ``gshape`` at index sets ``sets`` (per dim a range or an increasing list of global indices;
+    None: the whole tensor): a box as ``shard``, anything else as ``index``."""
+    if sets is None:
+        return {}
+    gshape = tuple(int(n) for n in gshape)
+    if all(isinstance(s, range) for s in sets):
+        return {"global_shape": gshape,
+                "shard": (tuple(s.start if len(s) else 0 for s in sets),
+                          tuple(len(s) for s in sets))}
+    return {"global_shape": gshape,
+            "index": [None if isinstance(s, range) and len(s) == g else [int(i) for i in s]
+                      for s, g in zip(sets, gshape)]}
 
 
 def fill_part(seed: int, spec: Any, key: Any, gshape: Sequence[int],
               sets: Sequence[Sequence[int] | range] | None, dtype: str) -> np.ndarray:
-    """The fill's values at ``sets`` (per dim a range or an increasing list of global indices;
-    None: everywhere) as an array of those sets' lengths in ``dtype`` (a sow dtype name)."""
+    """The fill's values at ``sets`` (as :func:`placement_args`; None: everywhere) as an array
+    of those sets' lengths in ``dtype`` (a sow dtype name)."""
     from .plan import Plan
 
-    gshape = tuple(int(n) for n in gshape)
-    if sets is None:
-        sets = [range(n) for n in gshape]
-    out = np.empty([len(s) for s in sets], numpy_dtype(dtype))
+    shape = [int(n) for n in gshape] if sets is None else [len(s) for s in sets]
+    out = np.empty(shape, numpy_dtype(dtype))
     if out.size:
-        whole = [isinstance(s, range) and s.start == 0 and len(s) == n for s, n in zip(sets, gshape)]
-        extra = {} if all(whole) else \
-            {"global_shape": gshape, "index": [None if w else [int(i) for i in s]
-                                               for w, s in zip(whole, sets)]}
         plan = Plan(seed)
-        plan.add(out, spec, key=key, name=key if isinstance(key, str) else None, **extra)
+        plan.add(out, spec, key=key, name=key if isinstance(key, str) else None,
+                 **placement_args(gshape, sets))
         plan.execute()
     return out

@@ -23,6 +23,7 @@ import torch
 
 import sow
 
+from .._fill_part import placement_args
 from ._placement import IndexSet, local_index_sets
 
 __all__ = ["fill_", "Batch", "as_spec", "is_dtensor", "local_view", "describe_sets"]
@@ -148,7 +149,7 @@ class Batch:
             self._torch_fill.append(n)
             return n
         try:
-            self.plan.add(local, sp, key=key, name=name, **_placement_args(gshape, sets))
+            self.plan.add(local, sp, key=key, name=name, **placement_args(gshape, sets))
         except (TypeError, ValueError) as e:
             raise type(e)(f"{name}: {e}") from None
         self._host.append(n)
@@ -174,18 +175,6 @@ class Batch:
 
     def item(self, n: int) -> _Item:
         return self._items[n]
-
-
-def _placement_args(gshape: tuple[int, ...], sets: list[IndexSet] | None) -> dict[str, Any]:
-    if sets is None:
-        return {}
-    if all(isinstance(s, range) for s in sets):
-        return {"global_shape": gshape,
-                "shard": (tuple(s.start if len(s) else 0 for s in sets),
-                          tuple(len(s) for s in sets))}
-    return {"global_shape": gshape,
-            "index": [None if isinstance(s, range) and len(s) == g else list(s)
-                      for s, g in zip(sets, gshape)]}
 
 
 def fill_(tensor: Any, spec: Any, *, seed: int, key: Any) -> Any:

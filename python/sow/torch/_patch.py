@@ -121,15 +121,12 @@ class _Map:
     def __init__(self, fn: Any, dtype: Any, redraw: tuple[Any, str] | None = None) -> None:
         self.fn, self.dtype, self.redraw = fn, dtype, redraw
 
-    def __call__(self, local: Any, seed: int | None = None, gshape: Any = None,
-                 sets: Any = None) -> Any:
+    def __call__(self, local: Any, seed: int, gshape: tuple[int, ...], sets: Any) -> Any:
         if self.redraw is None:
             return self.fn(local.to(self.dtype))
         from .._fill_part import fill_part
 
         spec, key = self.redraw
-        if seed is None:  # pragma: no cover - apply_writes always passes it
-            raise ValueError("a redrawn map needs the seed")
         name = str(self.dtype).replace("torch.", "")
         part = torch.from_numpy(fill_part(seed, spec, key, gshape, sets, name))
         return self.fn(part.reshape(local.shape).to(local.device))
@@ -723,28 +720,20 @@ def _assigned(rec: Recorder, s: _Slot, now: Any) -> None:
 
 
 def apply_writes(local: Any, gshape: tuple[int, ...], sets: Any, writes: list[tuple[Geometry, str, Any]],
-                 *, seed: int | None = None) -> None:
+                 *, seed: int) -> None:
     """Do deterministic writes given in global coordinates on ``local``, the part of the global
-    tensor at index sets ``sets`` (None: the whole tensor). ``seed``: the fill's, for "norm"
-    writes (a weight norm's g from its v's fill, sow.torch._weight_norm)."""
+    tensor at index sets ``sets`` (None: the whole tensor). ``seed``: the fill's, for the writes
+    that regenerate part of a fill (a redrawn map, a weight norm's g)."""
     if local is None:
         return
     whole = whole_geometry(gshape)
     for geo, kind, value in writes:
-        if kind == "map":  # elementwise: the local part maps alone
-            if local.numel() == 0:
-                continue
-            with torch.no_grad():
-                local.copy_(value(local, seed, gshape, sets))
-            continue
-        if kind == "norm":  # the local entries of g alone, from the slices of v they need
-            if local.numel() == 0:
-                continue
-            if seed is None:  # pragma: no cover - execute_records always passes it
-                raise ValueError("a norm write needs the seed")
-            with torch.no_grad():
-                local.copy_(value.local_values(seed, gshape, sets, local.dtype)
-                            .reshape(local.shape))
+        if kind in ("map", "norm"):
+            # Computed for the local part alone: an elementwise map of its fill, or a weight
+            # norm's g from the slices of v its entries need (sow.torch._weight_norm).
+            if local.numel():
+                with torch.no_grad():
+                    local.copy_(value(local, seed, gshape, sets).reshape(local.shape))
             continue
         if sets is None and geo == whole:
             # The whole (unsharded) tensor: one copy_ or fill_, not an index per element (a

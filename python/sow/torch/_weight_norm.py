@@ -51,13 +51,14 @@ class WeightNormG(Derived):
         over = "all dims" if self.dim == -1 else f"all dims but {self.dim}"
         return f"norm of {self.v_fqn} over {over}"
 
-    def local_values(self, seed: int, gshape: tuple[int, ...], sets: Any, dtype: Any) -> Any:
-        """g's entries at index sets ``sets`` (None: all of g) in ``dtype``, a CPU tensor of the
-        local shape (sow._norm_of: v regenerated on the CPU, only the slices they need)."""
+    def __call__(self, local: Any, seed: int, gshape: tuple[int, ...], sets: Any) -> Any:
+        """g's entries at index sets ``sets`` (None: all of g) in ``local``'s dtype, a CPU tensor
+        of the local shape (sow._norm_of: v regenerated on the CPU, only the slices they need);
+        apply_writes' "norm" write."""
         from .._norm_of import norm_of_fill
 
         picked = None if self.dim == -1 or sets is None else sets[self.dim]
-        name = str(dtype).replace("torch.", "")
+        name = str(local.dtype).replace("torch.", "")
         g = norm_of_fill(seed, self.spec, self.v_fqn, self.v_shape,
                          str(self.v_dtype).replace("torch.", ""), self.dim, name, picked)
         if name == "bfloat16":  # torch cannot take ml_dtypes' bfloat16: its bits
